@@ -1,0 +1,1 @@
+//! Go distribution archives: safe, single-pass verify-and-extract.

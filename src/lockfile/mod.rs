@@ -1,0 +1,1 @@
+//! golock.toml: parse, validate, domain types.

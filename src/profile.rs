@@ -1,0 +1,1 @@
+//! Managed blocks in shell profile files.
