@@ -2,8 +2,19 @@
 //!
 //! The crate is a pipeline, one module per stage:
 //! [`lockfile`] → [`host`] → [`plan`] → [`apply`] → [`txn`], with leaf
-//! modules for archives, profile blocks, sources and filesystem primitives.
+//! modules for archives, profile blocks and filesystem primitives.
+//! [`commands`] wires the stages to the command line.
 
+pub mod apply;
 pub mod archive;
-pub mod profile;
+pub mod checkpoint;
+pub mod cli;
+pub mod commands;
+pub mod fsx;
+pub mod host;
+pub mod layout;
 pub mod lockfile;
+pub mod plan;
+pub mod profile;
+pub mod state;
+pub mod txn;

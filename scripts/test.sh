@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command (README): installs what a fresh machine lacks, builds the
+# real Go archives the tests use (cached under target/), then checks format,
+# lints and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-pip; }
+python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq python3-pip; }
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+bash scripts/test-toolchains.sh
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked --all-targets

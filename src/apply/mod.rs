@@ -1,0 +1,121 @@
+//! Execute a plan through one journaled transaction. Apply decides nothing
+//! new: it performs the plan's actions in order, and on any error rolls back
+//! everything it did, newest first.
+
+mod toolchain;
+
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+use crate::fsx;
+use crate::layout::Layout;
+use crate::plan::{Action, FileRole, LinkRole, Plan};
+use crate::txn::{Transaction, TxnError};
+
+pub use toolchain::ToolchainError;
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ApplyError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Txn(#[from] TxnError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Toolchain(#[from] ToolchainError),
+    #[error("{} changed since the plan was made", path.display())]
+    #[diagnostic(
+        code(golock::apply::file_changed),
+        help("run `golock plan` again to see the current changes")
+    )]
+    FileChanged { path: PathBuf },
+    #[error("apply failed and was rolled back")]
+    #[diagnostic(code(golock::apply::rolled_back), help("{}", rolled_back_help(undone)))]
+    RolledBack {
+        #[source]
+        source: Box<ApplyError>,
+        undone: Vec<String>,
+    },
+}
+
+fn rolled_back_help(undone: &[String]) -> String {
+    if undone.is_empty() {
+        "nothing had been changed on the host".to_string()
+    } else {
+        format!("undone:\n  {}", undone.join("\n  "))
+    }
+}
+
+/// How apply reports progress; the CLI decides where it goes.
+pub struct Options {
+    pub progress_bar: bool,
+}
+
+pub fn execute(plan: &Plan, layout: &Layout, opts: &Options) -> Result<(), ApplyError> {
+    let plan_json = serde_json::to_value(plan).unwrap_or_default();
+    let mut txn = Transaction::begin(layout, plan_json)?;
+    match run_all(plan, layout, opts, &mut txn) {
+        Ok(()) => Ok(txn.commit()?),
+        Err(err) => {
+            let undone = txn.rollback()?;
+            Err(ApplyError::RolledBack {
+                source: Box::new(err),
+                undone,
+            })
+        }
+    }
+}
+
+fn run_all(
+    plan: &Plan,
+    layout: &Layout,
+    opts: &Options,
+    txn: &mut Transaction,
+) -> Result<(), ApplyError> {
+    for action in &plan.actions {
+        run(action, opts, txn)?;
+    }
+    txn.write_file(&layout.state_file(), &plan.state_after.to_bytes(), "state")?;
+    Ok(())
+}
+
+fn run(action: &Action, opts: &Options, txn: &mut Transaction) -> Result<(), ApplyError> {
+    match action {
+        Action::InstallToolchain { .. } => toolchain::install(action, opts, txn)?,
+        Action::SwitchLink { role, link, to, .. } => {
+            let label = match role {
+                LinkRole::Active => "link",
+                LinkRole::Extra => "extra-link",
+            };
+            txn.switch_link(link, to, label)?;
+        }
+        Action::WriteFile {
+            role,
+            write_path,
+            before_sha256,
+            after,
+            ..
+        } => {
+            ensure_unchanged(write_path, before_sha256.as_deref())?;
+            let label = match role {
+                FileRole::Profile => "profile",
+                FileRole::GoEnv => "goenv",
+            };
+            txn.write_file(write_path, &after.0, label)?;
+        }
+        Action::RemoveToolchain { dir, .. } => txn.move_aside(dir, "prune")?,
+    }
+    Ok(())
+}
+
+fn ensure_unchanged(path: &std::path::Path, before: Option<&str>) -> Result<(), ApplyError> {
+    let now = fsx::read_opt(path)
+        .map_err(TxnError::from)?
+        .map(|c| hex::encode(Sha256::digest(&c)));
+    if now.as_deref() != before {
+        return Err(ApplyError::FileChanged {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! The command line: commands and flags (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "golock",
+    version,
+    about = "Make this host's Go setup match golock.toml"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The lockfile (default: golock.toml in the current dir or the nearest parent)
+    #[arg(long, global = true, env = "GOLOCK_LOCKFILE")]
+    pub lockfile: Option<PathBuf>,
+    /// golock's data dir (default: $XDG_DATA_HOME/golock or ~/.local/share/golock)
+    #[arg(long, global = true, env = "GOLOCK_ROOT")]
+    pub root: Option<PathBuf>,
+    /// The home whose profile files and go env file are managed (default: $HOME)
+    #[arg(long, global = true)]
+    pub home: Option<PathBuf>,
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only errors (and what was asked for, such as --json)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also list what is already in place
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what apply would change
+    Plan(PlanArgs),
+    /// Make the host match golock.toml, under a journal
+    Apply(ApplyArgs),
+    /// Drift check for hooks and CI: 0 in sync, 2 drift, 1 error
+    Check(CheckArgs),
+    /// Roll back an interrupted apply
+    Recover,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct PlanFlags {
+    /// Also remove toolchains golock.toml no longer names
+    #[arg(long)]
+    pub prune: bool,
+    /// Read the Go archive from this file instead of the mirrors
+    #[arg(long, value_name = "PATH")]
+    pub archive: Option<PathBuf>,
+    /// Overwrite a managed block that was edited by hand
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Print the plan as JSON (stable; see README)
+    #[arg(long)]
+    pub json: bool,
+    /// Also save the plan as JSON, for `apply --plan`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
+    /// Execute a plan saved by `plan --out`; refused if the host changed since
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["prune", "archive", "force"])]
+    pub plan: Option<PathBuf>,
+    /// Fail at once if another golock holds the lock
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub flags: PlanFlags,
+}

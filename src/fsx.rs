@@ -1,0 +1,190 @@
+//! The filesystem primitives every mutation is built from: durable atomic
+//! writes, renames that are made durable by syncing the parent directory,
+//! symlink switching, and tree removal that copes with read-only dirs.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// An I/O failure with the operation and the path it concerned.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("cannot {op} {}: {source}", path.display())]
+#[diagnostic(code(golock::fs))]
+pub struct FsError {
+    pub op: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+pub type Result<T> = std::result::Result<T, FsError>;
+
+/// Attach `op` and `path` to an `io::Result`.
+pub trait Context<T> {
+    fn ctx(self, op: &'static str, path: &Path) -> Result<T>;
+}
+
+impl<T> Context<T> for io::Result<T> {
+    fn ctx(self, op: &'static str, path: &Path) -> Result<T> {
+        self.map_err(|source| FsError {
+            op,
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+/// A sibling path of `target` that no other writer uses: `.name.golock-<tag>`.
+pub fn sibling_temp(target: &Path, tag: &str) -> PathBuf {
+    let mut name = OsString::from(".");
+    name.push(target.file_name().unwrap_or_default());
+    name.push(format!(".golock-{tag}"));
+    target.with_file_name(name)
+}
+
+pub fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Fsync a directory so that renames and creations inside it are durable.
+pub fn fsync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .ctx("sync directory", dir)
+}
+
+/// Flush every dirty page of the filesystem holding `path` in one call: the
+/// batch alternative to fsyncing thousands of freshly extracted files.
+pub fn sync_filesystem(path: &Path) -> Result<()> {
+    let dir = File::open(path).ctx("open", path)?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: syncfs only reads the descriptor, which `dir` keeps open.
+        if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+            return Err(io::Error::last_os_error()).ctx("sync filesystem of", path);
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        dir.sync_all().ctx("sync", path)
+    }
+}
+
+/// Write `bytes` to a new file `temp` with `mode`, fsynced. Fails if `temp` exists.
+pub fn write_new_file(temp: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(temp)
+        .ctx("create", temp)?;
+    f.write_all(bytes).ctx("write", temp)?;
+    // The umask may have narrowed `mode`; an existing file's mode is kept exactly.
+    f.set_permissions(fs::Permissions::from_mode(mode))
+        .ctx("set mode of", temp)?;
+    f.sync_all().ctx("sync", temp)
+}
+
+/// Give `path` the owner of `like`, when we are allowed to (root rewriting a user's file).
+pub fn copy_owner(path: &Path, like: &fs::Metadata) -> Result<()> {
+    let current = fs::symlink_metadata(path).ctx("stat", path)?;
+    if current.uid() == like.uid() && current.gid() == like.gid() {
+        return Ok(());
+    }
+    std::os::unix::fs::lchown(path, Some(like.uid()), Some(like.gid())).ctx("chown", path)
+}
+
+/// `rename(2)` then fsync of the destination's directory.
+pub fn rename_durable(from: &Path, to: &Path) -> Result<()> {
+    fs::rename(from, to).ctx("rename into place", to)?;
+    fsync_dir(parent_of(to))
+}
+
+/// Create a symlink at `at` pointing to `target`, replacing nothing.
+pub fn symlink(target: &Path, at: &Path) -> Result<()> {
+    std::os::unix::fs::symlink(target, at).ctx("create link", at)
+}
+
+pub fn read_link_opt(path: &Path) -> Result<Option<PathBuf>> {
+    match fs::read_link(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(None),
+        Err(e) => Err(e).ctx("read link", path),
+    }
+}
+
+pub fn read_opt(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).ctx("read", path),
+    }
+}
+
+pub fn exists_no_follow(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+pub fn create_dir_all(path: &Path) -> Result<()> {
+    fs::create_dir_all(path).ctx("create directory", path)
+}
+
+/// Remove a file or link if present.
+pub fn remove_file_opt(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).ctx("remove", path),
+    }
+}
+
+/// Remove a directory tree if present, first making read-only dirs writable
+/// (the Go module cache and some toolchains are installed read-only).
+pub fn remove_tree_opt(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).ctx("stat", path),
+        Ok(m) if !m.is_dir() => return remove_file_opt(path),
+        Ok(_) => {}
+    }
+    if fs::remove_dir_all(path).is_ok() {
+        return Ok(());
+    }
+    make_dirs_writable(path)?;
+    fs::remove_dir_all(path).ctx("remove", path)
+}
+
+fn make_dirs_writable(path: &Path) -> Result<()> {
+    for entry in walkdir::WalkDir::new(path).follow_links(false) {
+        let entry = entry.map_err(|e| FsError {
+            op: "walk",
+            path: path.to_path_buf(),
+            source: e.into(),
+        })?;
+        if entry.file_type().is_dir() {
+            let p = entry.path();
+            let mode = entry.metadata().map(|m| m.mode()).unwrap_or(0o755);
+            fs::set_permissions(p, fs::Permissions::from_mode((mode & 0o7777) | 0o700))
+                .ctx("make writable", p)?;
+        }
+    }
+    Ok(())
+}
+
+/// The process umask, read without changing it for longer than one call pair.
+pub fn umask() -> u32 {
+    // SAFETY: umask has no failure mode; we restore the value at once.
+    unsafe {
+        let old = libc::umask(0o022);
+        libc::umask(old);
+        old as u32
+    }
+}

@@ -1,0 +1,245 @@
+//! Observe what is installed: toolchain dirs, the active link, the optional
+//! system link, the managed profile files and the go env file, and golock's
+//! own state. Cheap by design: a stat and one small read per toolchain, no
+//! rehashing, so a no-op plan stays fast.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::fsx::{self, Context};
+use crate::layout::Layout;
+use crate::lockfile::Lockfile;
+use crate::state::{State, StateError};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Observed {
+    pub toolchains: BTreeMap<String, ToolchainState>,
+    pub active_link: LinkState,
+    pub extra_link: Option<ExtraLink>,
+    pub profiles: Vec<ObservedFile>,
+    pub goenv: Option<ObservedFile>,
+    pub state: State,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ToolchainState {
+    Valid,
+    Invalid { reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LinkState {
+    Missing { parent_exists: bool },
+    Link { target: PathBuf },
+    RealDir,
+    OtherFile,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ExtraLink {
+    pub path: PathBuf,
+    pub state: LinkState,
+}
+
+/// A file golock manages, as it is now.
+#[derive(Clone, Debug, Serialize)]
+pub struct ObservedFile {
+    /// The path as listed (absolute).
+    pub path: PathBuf,
+    /// Where writes go: the final target when `path` is a symlink, so the link survives.
+    pub write_path: PathBuf,
+    #[serde(skip)]
+    pub content: Option<Vec<u8>>,
+    pub content_sha256: Option<String>,
+}
+
+/// What the environment says about where files live; read once in `main`.
+#[derive(Clone, Debug, Default)]
+pub struct HostEnv {
+    /// `$GOENV`
+    pub goenv: Option<PathBuf>,
+    /// `$XDG_CONFIG_HOME`
+    pub xdg_config_home: Option<PathBuf>,
+}
+
+impl HostEnv {
+    pub fn from_process() -> HostEnv {
+        let path = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        HostEnv {
+            goenv: path("GOENV"),
+            xdg_config_home: path("XDG_CONFIG_HOME").filter(|p| p.is_absolute()),
+        }
+    }
+
+    /// Where the go command keeps `go env -w` settings for a user with `home`
+    /// (cmd/go: $GOENV, else os.UserConfigDir()/go/env). `None`: GOENV=off.
+    pub fn goenv_file(&self, home: &Path) -> Option<PathBuf> {
+        if let Some(p) = &self.goenv {
+            return (p.as_os_str() != "off").then(|| p.clone());
+        }
+        let config = match &self.xdg_config_home {
+            Some(dir) if cfg!(not(target_os = "macos")) => dir.clone(),
+            _ if cfg!(target_os = "macos") => home.join("Library/Application Support"),
+            _ => home.join(".config"),
+        };
+        Some(config.join("go/env"))
+    }
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum HostError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Fs(#[from] fsx::FsError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    State(#[from] StateError),
+    #[error("{} is a directory, not a profile file", path.display())]
+    #[diagnostic(
+        code(golock::host::profile_is_dir),
+        help("list a file in [profile] files")
+    )]
+    ProfileIsDir { path: PathBuf },
+    #[error("goenv = true, but GOENV=off disables the go env file")]
+    #[diagnostic(
+        code(golock::host::goenv_off),
+        help("unset GOENV, or set goenv = false in golock.toml")
+    )]
+    GoEnvOff,
+}
+
+pub fn observe(lock: &Lockfile, layout: &Layout, env: &HostEnv) -> Result<Observed, HostError> {
+    let state = State::load(&layout.state_file())?;
+    let goenv_wanted = lock.profile.goenv || !state.goenv_keys.is_empty();
+    let goenv = match (goenv_wanted, env.goenv_file(&layout.home)) {
+        (false, _) => None,
+        (true, Some(path)) => Some(observe_file(&path)?),
+        (true, None) if lock.profile.goenv => return Err(HostError::GoEnvOff),
+        (true, None) => None,
+    };
+    Ok(Observed {
+        toolchains: observe_toolchains(&layout.toolchains_dir())?,
+        active_link: observe_link(&layout.active_link())?,
+        extra_link: match &lock.go.link {
+            Some(path) => Some(ExtraLink {
+                path: path.clone(),
+                state: observe_link(path)?,
+            }),
+            None => None,
+        },
+        profiles: lock
+            .profile
+            .files
+            .iter()
+            .map(|p| observe_file(p))
+            .collect::<Result<_, _>>()?,
+        goenv,
+        state,
+    })
+}
+
+impl Observed {
+    /// A digest of everything the plan was computed from; a saved plan is
+    /// refused when the host's fingerprint has changed since.
+    pub fn fingerprint(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(Sha256::digest(&json))
+    }
+}
+
+fn observe_toolchains(dir: &Path) -> Result<BTreeMap<String, ToolchainState>, HostError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e).ctx("list", dir)?,
+    };
+    let mut found = BTreeMap::new();
+    for entry in entries {
+        let entry = entry.ctx("list", dir)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("go") {
+            found.insert(name.clone(), check_toolchain(&entry.path(), &name));
+        }
+    }
+    Ok(found)
+}
+
+/// A toolchain dir is valid when `VERSION` names it and `bin/go` exists.
+pub fn check_toolchain(dir: &Path, dir_name: &str) -> ToolchainState {
+    let version = fs::read(dir.join("VERSION")).unwrap_or_default();
+    let first_line = version.split(|&b| b == b'\n').next().unwrap_or_default();
+    if first_line.trim_ascii() != dir_name.as_bytes() {
+        return ToolchainState::Invalid {
+            reason: format!("VERSION does not say {dir_name}"),
+        };
+    }
+    if !dir.join("bin/go").is_file() {
+        return ToolchainState::Invalid {
+            reason: "bin/go is missing".to_string(),
+        };
+    }
+    ToolchainState::Valid
+}
+
+fn observe_link(path: &Path) -> Result<LinkState, HostError> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(LinkState::Missing {
+                parent_exists: fsx::parent_of(path).is_dir(),
+            });
+        }
+        Err(e) => return Err(e).ctx("stat", path)?,
+    };
+    Ok(if meta.file_type().is_symlink() {
+        LinkState::Link {
+            target: fs::read_link(path).ctx("read link", path)?,
+        }
+    } else if meta.is_dir() {
+        LinkState::RealDir
+    } else {
+        LinkState::OtherFile
+    })
+}
+
+fn observe_file(path: &Path) -> Result<ObservedFile, HostError> {
+    let write_path = resolve_links(path)?;
+    if write_path.is_dir() {
+        return Err(HostError::ProfileIsDir {
+            path: path.to_path_buf(),
+        });
+    }
+    let content = fsx::read_opt(&write_path)?;
+    Ok(ObservedFile {
+        path: path.to_path_buf(),
+        content_sha256: content.as_deref().map(|c| hex::encode(Sha256::digest(c))),
+        content,
+        write_path,
+    })
+}
+
+/// Follow a chain of symlinks (even a dangling one) to the file it names.
+fn resolve_links(path: &Path) -> Result<PathBuf, HostError> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match fsx::read_link_opt(&current)? {
+            None => return Ok(current),
+            Some(target) => current = fsx::parent_of(&current).join(target),
+        }
+    }
+    Err(fsx::FsError {
+        op: "resolve",
+        path: path.to_path_buf(),
+        source: std::io::Error::other("too many levels of symbolic links"),
+    })?
+}

@@ -1,0 +1,384 @@
+//! `plan(desired, observed)`: pure, no I/O. Additive actions come first
+//! (install), switching actions last (links, profile blocks, go env file),
+//! removals at the very end, so an interruption leaves the least to undo.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::action::{Action, ArchiveSource, Content, FileRole, LinkRole};
+use super::{FORMAT_VERSION, Plan, Summary};
+use crate::host::{LinkState, Observed, ObservedFile, ToolchainState};
+use crate::layout::Layout;
+use crate::lockfile::{Lockfile, Platform, Source};
+use crate::profile::{self, ProfileError, Shell};
+use crate::state::{InstalledToolchain, State};
+
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// Also remove toolchains golock.toml no longer names.
+    pub prune: bool,
+    /// Overwrite managed blocks the user edited.
+    pub force: bool,
+    /// Read the archive from this file instead of the mirrors.
+    pub archive: Option<PathBuf>,
+    /// The platform to install for (the host's by default).
+    pub platform: Option<Platform>,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum PlanError {
+    #[error("golock does not know this host's platform ({os}/{arch})")]
+    #[diagnostic(code(golock::plan::unknown_platform))]
+    UnknownPlatform { os: String, arch: String },
+    #[error("golock.toml has no archive for {platform} (it has: {available})")]
+    #[diagnostic(
+        code(golock::plan::no_archive),
+        help("add a [go.archives] entry for {platform} with its sha256 and size")
+    )]
+    NoArchive { platform: String, available: String },
+    #[error("{} is a real directory, not a link golock can switch", path.display())]
+    #[diagnostic(
+        code(golock::plan::link_is_dir),
+        help("golock never replaces a directory silently. Move it aside, then apply again:\n    sudo mv {} {}.pre-golock", path.display(), path.display())
+    )]
+    LinkIsDir { path: PathBuf },
+    #[error("{} exists and is not a symlink", path.display())]
+    #[diagnostic(
+        code(golock::plan::link_is_file),
+        help("move it aside (mv {} {}.pre-golock), then apply again", path.display(), path.display())
+    )]
+    LinkIsFile { path: PathBuf },
+    #[error("the directory for {} does not exist", path.display())]
+    #[diagnostic(code(golock::plan::link_parent), help("create {} first", parent.display()))]
+    LinkParentMissing { path: PathBuf, parent: PathBuf },
+    #[error("{}: {source}", path.display())]
+    #[diagnostic(code(golock::plan::markers))]
+    Markers {
+        path: PathBuf,
+        #[source]
+        #[diagnostic_source]
+        source: ProfileError,
+    },
+    #[error("the golock block in {} was edited since golock wrote it", path.display())]
+    #[diagnostic(
+        code(golock::plan::block_edited),
+        help(
+            "move your changes outside the `# >>> golock >>>` block (or into golock.toml), or pass --force to overwrite them"
+        )
+    )]
+    BlockEdited { path: PathBuf },
+    #[error("the go command refuses to store {key} in its env file: {reason}")]
+    #[diagnostic(
+        code(golock::plan::goenv_key),
+        help("set goenv = false, or drop {key} from [env]")
+    )]
+    GoEnvKey { key: String, reason: &'static str },
+}
+
+pub fn plan(
+    lock: &Lockfile,
+    observed: &Observed,
+    layout: &Layout,
+    opts: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let platform = target_platform(opts)?;
+    let mut b = Builder::default();
+    let mut state = observed.state.clone();
+    let target = toolchain(lock, observed, layout, opts, &platform, &mut b, &mut state)?;
+    links(lock, observed, layout, &target, &mut b)?;
+    profiles(lock, observed, layout, opts, &mut b, &mut state)?;
+    goenv(lock, observed, layout, &mut b, &mut state)?;
+    if opts.prune {
+        prune(lock, observed, layout, &mut b, &mut state);
+    }
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        golock_version: env!("CARGO_PKG_VERSION").to_string(),
+        lockfile: lock.path.clone(),
+        lockfile_sha256: hex::encode(lock.sha256),
+        platform: platform.to_string(),
+        observed_fingerprint: observed.fingerprint(),
+        summary: Summary::of(&b.actions),
+        actions: b.actions,
+        in_place: b.in_place,
+        state_after: state,
+    })
+}
+
+#[derive(Default)]
+struct Builder {
+    actions: Vec<Action>,
+    in_place: Vec<String>,
+}
+
+fn target_platform(opts: &PlanOptions) -> Result<Platform, PlanError> {
+    if let Some(p) = &opts.platform {
+        return Ok(p.clone());
+    }
+    Platform::host().ok_or_else(|| PlanError::UnknownPlatform {
+        os: std::env::consts::OS.to_string(),
+        arch: std::env::consts::ARCH.to_string(),
+    })
+}
+
+fn toolchain(
+    lock: &Lockfile,
+    observed: &Observed,
+    layout: &Layout,
+    opts: &PlanOptions,
+    platform: &Platform,
+    b: &mut Builder,
+    state: &mut State,
+) -> Result<PathBuf, PlanError> {
+    let spec = lock
+        .go
+        .archives
+        .get(platform)
+        .ok_or_else(|| PlanError::NoArchive {
+            platform: platform.to_string(),
+            available: available_platforms(lock),
+        })?;
+    let dir_name = lock.go.version.dir_name();
+    let target = layout.toolchain_dir(&dir_name);
+    let replaces = match observed.toolchains.get(&dir_name) {
+        Some(ToolchainState::Valid) => {
+            b.in_place.push(format!("{dir_name} is installed"));
+            return Ok(target);
+        }
+        Some(ToolchainState::Invalid { reason }) => Some(reason.clone()),
+        None => None,
+    };
+    b.actions.push(Action::InstallToolchain {
+        version: lock.go.version.as_str().to_string(),
+        platform: platform.to_string(),
+        file: spec.file.clone(),
+        sha256: hex::encode(spec.sha256),
+        size: spec.size,
+        target: target.clone(),
+        sources: archive_sources(lock, opts, &spec.file),
+        replaces,
+    });
+    state.toolchains.insert(
+        dir_name,
+        InstalledToolchain {
+            version: lock.go.version.as_str().to_string(),
+            platform: platform.to_string(),
+            archive_sha256: hex::encode(spec.sha256),
+        },
+    );
+    Ok(target)
+}
+
+fn available_platforms(lock: &Lockfile) -> String {
+    let names: Vec<String> = lock.go.archives.keys().map(|p| p.to_string()).collect();
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn archive_sources(lock: &Lockfile, opts: &PlanOptions, file: &str) -> Vec<ArchiveSource> {
+    if let Some(path) = &opts.archive {
+        return vec![ArchiveSource::File { path: path.clone() }];
+    }
+    lock.go
+        .mirrors
+        .iter()
+        .map(|m| match m {
+            Source::Dir(dir) => ArchiveSource::File {
+                path: dir.join(file),
+            },
+            Source::Http(base) => ArchiveSource::Http {
+                url: format!("{}/{file}", base.trim_end_matches('/')),
+            },
+        })
+        .collect()
+}
+
+fn links(
+    lock: &Lockfile,
+    observed: &Observed,
+    layout: &Layout,
+    target: &Path,
+    b: &mut Builder,
+) -> Result<(), PlanError> {
+    link(
+        LinkRole::Active,
+        &layout.active_link(),
+        &observed.active_link,
+        target,
+        b,
+    )?;
+    if let (Some(_), Some(extra)) = (&lock.go.link, &observed.extra_link) {
+        link(LinkRole::Extra, &extra.path, &extra.state, target, b)?;
+    }
+    Ok(())
+}
+
+fn link(
+    role: LinkRole,
+    path: &Path,
+    state: &LinkState,
+    target: &Path,
+    b: &mut Builder,
+) -> Result<(), PlanError> {
+    let from = match state {
+        LinkState::Link { target: t } if t == target => {
+            b.in_place
+                .push(format!("{} -> {}", path.display(), target.display()));
+            return Ok(());
+        }
+        LinkState::Link { target: t } => Some(t.clone()),
+        LinkState::Missing {
+            parent_exists: true,
+        } => None,
+        LinkState::Missing {
+            parent_exists: false,
+        } => {
+            return Err(PlanError::LinkParentMissing {
+                path: path.to_path_buf(),
+                parent: crate::fsx::parent_of(path).to_path_buf(),
+            });
+        }
+        LinkState::RealDir => {
+            return Err(PlanError::LinkIsDir {
+                path: path.to_path_buf(),
+            });
+        }
+        LinkState::OtherFile => {
+            return Err(PlanError::LinkIsFile {
+                path: path.to_path_buf(),
+            });
+        }
+    };
+    b.actions.push(Action::SwitchLink {
+        role,
+        link: path.to_path_buf(),
+        from,
+        to: target.to_path_buf(),
+    });
+    Ok(())
+}
+
+fn profiles(
+    lock: &Lockfile,
+    observed: &Observed,
+    layout: &Layout,
+    opts: &PlanOptions,
+    b: &mut Builder,
+    state: &mut State,
+) -> Result<(), PlanError> {
+    let goroot = layout.active_link();
+    for file in &observed.profiles {
+        let block = profile::render_block(Shell::for_path(&file.path), &goroot, &lock.env);
+        let old = file.content.as_deref().unwrap_or_default();
+        let span = profile::find_block(old).map_err(|source| markers(file, source))?;
+        if let Some(span) = &span {
+            let current = &old[span.range.clone()];
+            let recorded = state.profile_blocks.get(&file.path);
+            if recorded.is_some_and(|h| *h != profile::block_hash(current)) && !opts.force {
+                return Err(PlanError::BlockEdited {
+                    path: file.path.clone(),
+                });
+            }
+        }
+        let new = profile::splice(old, span.as_ref(), &block);
+        let written = written_block_hash(&new).map_err(|source| markers(file, source))?;
+        state.profile_blocks.insert(file.path.clone(), written);
+        write_file(FileRole::Profile, file, new, layout, b);
+    }
+    Ok(())
+}
+
+fn markers(file: &ObservedFile, source: ProfileError) -> PlanError {
+    PlanError::Markers {
+        path: file.path.clone(),
+        source,
+    }
+}
+
+fn written_block_hash(content: &[u8]) -> Result<String, ProfileError> {
+    let span = profile::find_block(content)?;
+    Ok(span
+        .map(|s| profile::block_hash(&content[s.range]))
+        .unwrap_or_default())
+}
+
+fn goenv(
+    lock: &Lockfile,
+    observed: &Observed,
+    layout: &Layout,
+    b: &mut Builder,
+    state: &mut State,
+) -> Result<(), PlanError> {
+    let Some(file) = &observed.goenv else {
+        return Ok(());
+    };
+    let set: Vec<(String, String)> = if lock.profile.goenv {
+        lock.env.clone()
+    } else {
+        Vec::new()
+    };
+    for (key, _) in &set {
+        if let Some(reason) = profile::goenv_rejects(key) {
+            return Err(PlanError::GoEnvKey {
+                key: key.clone(),
+                reason,
+            });
+        }
+    }
+    let wanted: BTreeSet<&String> = set.iter().map(|(k, _)| k).collect();
+    let remove: Vec<String> = state
+        .goenv_keys
+        .iter()
+        .filter(|k| !wanted.contains(k))
+        .cloned()
+        .collect();
+    let new = profile::render_goenv(file.content.as_deref(), &set, &remove);
+    state.goenv_keys = set.iter().map(|(k, _)| k.clone()).collect();
+    if file.content.is_none() && set.is_empty() {
+        return Ok(());
+    }
+    write_file(FileRole::GoEnv, file, new, layout, b);
+    Ok(())
+}
+
+fn write_file(role: FileRole, file: &ObservedFile, new: Vec<u8>, layout: &Layout, b: &mut Builder) {
+    let shown = layout.display_path(&file.path);
+    if file.content.as_deref() == Some(new.as_slice()) {
+        b.in_place.push(format!("{shown} is up to date"));
+        return;
+    }
+    let old = file.content.as_deref().unwrap_or_default();
+    b.actions.push(Action::WriteFile {
+        role,
+        path: file.path.clone(),
+        write_path: file.write_path.clone(),
+        before_sha256: file
+            .content
+            .as_deref()
+            .map(|c| hex::encode(Sha256::digest(c))),
+        diff: profile::unified_diff(&shown, old, &new),
+        after: Content(new),
+    });
+}
+
+fn prune(
+    lock: &Lockfile,
+    observed: &Observed,
+    layout: &Layout,
+    b: &mut Builder,
+    state: &mut State,
+) {
+    let keep = lock.go.version.dir_name();
+    for name in observed.toolchains.keys().filter(|n| **n != keep) {
+        b.actions.push(Action::RemoveToolchain {
+            version: name.trim_start_matches("go").to_string(),
+            dir: layout.toolchain_dir(name),
+        });
+        state.toolchains.remove(name);
+    }
+}

@@ -1,0 +1,142 @@
+//! The human form of a plan, in the manner of `terraform plan`: one line per
+//! action with its sigil, the unified diff of every file edit, a summary.
+
+use std::fmt;
+
+use console::Style;
+
+use super::action::{Action, FileRole, LinkRole, Sigil};
+use super::{Plan, Summary};
+
+pub const NO_CHANGES: &str = "No changes. The host matches golock.toml.";
+
+impl Sigil {
+    fn style(self) -> Style {
+        match self {
+            Sigil::Add => Style::new().green(),
+            Sigil::Change => Style::new().yellow(),
+            Sigil::Remove => Style::new().red(),
+        }
+    }
+}
+
+impl Action {
+    /// One line saying what the action does, without its diff.
+    pub fn headline(&self) -> String {
+        match self {
+            Action::InstallToolchain {
+                version,
+                platform,
+                file,
+                target,
+                replaces,
+                ..
+            } => {
+                let mut s = format!(
+                    "install go{version} ({platform}) from {file} into {}",
+                    target.display()
+                );
+                if let Some(why) = replaces {
+                    s.push_str(&format!(" (replacing a broken install: {why})"));
+                }
+                s
+            }
+            Action::SwitchLink {
+                role,
+                link,
+                from,
+                to,
+            } => {
+                let what = match role {
+                    LinkRole::Active => "link",
+                    LinkRole::Extra => "system link",
+                };
+                match from {
+                    Some(old) => format!(
+                        "switch {what} {} -> {} (was {})",
+                        link.display(),
+                        to.display(),
+                        old.display()
+                    ),
+                    None => format!("create {what} {} -> {}", link.display(), to.display()),
+                }
+            }
+            Action::WriteFile {
+                role,
+                path,
+                before_sha256,
+                ..
+            } => {
+                let verb = if before_sha256.is_some() {
+                    "update"
+                } else {
+                    "create"
+                };
+                match role {
+                    FileRole::Profile => format!("{verb} golock block in {}", path.display()),
+                    FileRole::GoEnv => format!("{verb} go env file {}", path.display()),
+                }
+            }
+            Action::RemoveToolchain { version, dir } => {
+                format!("remove go{version} ({})", dir.display())
+            }
+        }
+    }
+
+    pub fn diff(&self) -> Option<&str> {
+        match self {
+            Action::WriteFile { diff, .. } if !diff.is_empty() => Some(diff),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Plan: {} to install, {} to change, {} to remove.",
+            self.install, self.change, self.remove
+        )
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return writeln!(f, "{NO_CHANGES}");
+        }
+        writeln!(f, "golock will perform the following actions:\n")?;
+        for action in &self.actions {
+            let sigil = action.sigil();
+            writeln!(
+                f,
+                "  {} {}",
+                sigil.style().apply_to(sigil.symbol()),
+                action.headline()
+            )?;
+            if let Some(diff) = action.diff() {
+                write_diff(f, diff)?;
+            }
+        }
+        writeln!(f, "\n{}", Style::new().bold().apply_to(self.summary))
+    }
+}
+
+fn write_diff(f: &mut fmt::Formatter<'_>, diff: &str) -> fmt::Result {
+    for line in diff.lines() {
+        let style = if line.starts_with("+++") || line.starts_with("---") {
+            Style::new().bold()
+        } else if line.starts_with('+') {
+            Style::new().green()
+        } else if line.starts_with('-') {
+            Style::new().red()
+        } else if line.starts_with("@@") {
+            Style::new().cyan()
+        } else {
+            Style::new()
+        };
+        writeln!(f, "      {}", style.apply_to(line))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! `state.json`: what golock itself wrote, so that later runs can tell its own
+//! work from a user's edits (the hash of each managed profile block, the keys
+//! it set in the go env file, the toolchains it installed).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fsx;
+
+pub const STATE_FORMAT: u32 = 1;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    #[serde(default)]
+    pub format: u32,
+    /// Toolchain dir name (`go1.27.3`) → how it was installed.
+    #[serde(default)]
+    pub toolchains: BTreeMap<String, InstalledToolchain>,
+    /// Profile file (as listed, absolute) → sha256 of the block golock wrote.
+    #[serde(default)]
+    pub profile_blocks: BTreeMap<PathBuf, String>,
+    /// Keys golock set in the go env file, so that keys dropped from
+    /// golock.toml are removed and the user's own keys are kept.
+    #[serde(default)]
+    pub goenv_keys: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstalledToolchain {
+    pub version: String,
+    pub platform: String,
+    pub archive_sha256: String,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum StateError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Fs(#[from] fsx::FsError),
+    #[error("{} is not valid golock state: {source}", path.display())]
+    #[diagnostic(
+        code(golock::state::corrupt),
+        help("move the file aside; golock will then treat every profile block as its own")
+    )]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl State {
+    pub fn load(path: &Path) -> Result<State, StateError> {
+        match fsx::read_opt(path)? {
+            None => Ok(State::default()),
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut with_format = self.clone();
+        with_format.format = STATE_FORMAT;
+        let mut out = serde_json::to_vec_pretty(&with_format).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+}

@@ -1,0 +1,270 @@
+//! Crash safety: for every checkpoint, SIGKILL golock there, then `recover`
+//! must restore the exact old state and a following apply must reach the new.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Host, NEW, old_version, snapshot};
+
+/// Old state: go1.19 applied with profiles and the go env file, plus a broken
+/// go1.27.3 dir (so the new apply also moves a dir aside). The new lockfile,
+/// applied with --prune, passes every checkpoint golock has.
+fn lock_new(h: &Host, link: &Path) {
+    h.lock(
+        NEW,
+        &format!(
+            "[env]\nGOFLAGS = \"-mod=readonly\"\nGOTOOLCHAIN = \"local\"\n\n[profile]\nfiles = [\"~/.profile\", \"~/.bashrc\"]\ngoenv = true\n"
+        ),
+    );
+    let text = std::fs::read_to_string(h.lockfile()).unwrap();
+    let text = text.replacen(
+        "[go.archives]",
+        &format!("link = \"{}\"\n\n[go.archives]", link.display()),
+        1,
+    );
+    std::fs::write(h.lockfile(), text).unwrap();
+}
+
+fn lock_old(h: &Host, link: &Path) {
+    h.lock(&old_version(), Host::standard_extra());
+    let text = std::fs::read_to_string(h.lockfile()).unwrap();
+    let text = text.replacen(
+        "[go.archives]",
+        &format!("link = \"{}\"\n\n[go.archives]", link.display()),
+        1,
+    );
+    std::fs::write(h.lockfile(), text).unwrap();
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+fn make_writable_and_remove(dir: &Path) {
+    let _ = Command::new("chmod").args(["-R", "u+w"]).arg(dir).status();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Run `apply` until it parks at `checkpoint`, then SIGKILL it.
+fn kill_at(h: &Host, checkpoint: &str) {
+    let marker = h.tmp.path().join("reached");
+    let _ = std::fs::remove_file(&marker);
+    let mut child = h
+        .golock()
+        .args(["apply", "-y", "--prune"])
+        .env("GOLOCK_TEST_CHECKPOINT", checkpoint)
+        .env("GOLOCK_TEST_CHECKPOINT_FILE", &marker)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while std::fs::read_to_string(&marker)
+        .map(|s| s != checkpoint)
+        .unwrap_or(true)
+    {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("golock exited ({status}) before checkpoint {checkpoint}: {err}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "checkpoint {checkpoint} never reached"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
+#[test]
+fn every_checkpoint_recovers_to_the_old_state_then_applies() {
+    let h = Host::new();
+    let usr_local = h.base().join("usr-local");
+    std::fs::create_dir_all(&usr_local).unwrap();
+    let link = usr_local.join("go");
+    std::fs::write(h.home.join(".bashrc"), b"# user bashrc\r\nalias ll='ls -l'").unwrap();
+
+    lock_old(&h, &link);
+    h.expect(&["apply", "-y"], 0);
+    let broken = h.root.join(format!("toolchains/go{NEW}"));
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("VERSION"), "not go\n").unwrap();
+    lock_new(&h, &link);
+
+    let tree = h.base();
+    let template: PathBuf = h.tmp.path().join("../").join(format!(
+        "{}-template",
+        h.tmp.path().file_name().unwrap().to_string_lossy()
+    ));
+    let watched = |dir: &Path| {
+        let mut s = snapshot(&dir.join("root"));
+        s.extend(
+            snapshot(&dir.join("home"))
+                .into_iter()
+                .map(|(k, v)| (format!("home/{k}"), v)),
+        );
+        s.extend(
+            snapshot(&dir.join("usr-local"))
+                .into_iter()
+                .map(|(k, v)| (format!("usr-local/{k}"), v)),
+        );
+        s.retain(|k, _| !k.starts_with("journal") && !k.starts_with("staging"));
+        s
+    };
+    copy_tree(&tree, &template);
+    let old = watched(&tree);
+
+    // The new state, reached once without interruption.
+    h.expect(&["apply", "-y", "--prune"], 0);
+    let new = watched(&tree);
+    assert_ne!(old, new);
+    assert!(h.active_go_version().contains(&format!("go{NEW} ")));
+
+    let mut reached = Vec::new();
+    for &checkpoint in golock::checkpoint::ALL {
+        make_writable_and_remove(&tree);
+        copy_tree(&template, &tree);
+        assert_eq!(watched(&tree), old);
+
+        kill_at(&h, checkpoint);
+        let recovered = h.expect(&["recover"], 0);
+        let expected = if checkpoint == "after-commit" {
+            &new
+        } else {
+            &old
+        };
+        assert_eq!(
+            &watched(&tree),
+            expected,
+            "state after recover from {checkpoint}:\n{recovered}"
+        );
+        assert_eq!(
+            std::fs::read_dir(h.root.join("journal")).unwrap().count(),
+            0,
+            "{checkpoint}"
+        );
+        assert_eq!(
+            std::fs::read_dir(h.root.join("staging"))
+                .map(|d| d.count())
+                .unwrap_or(0),
+            0
+        );
+
+        h.expect(&["apply", "-y", "--prune"], 0);
+        assert_eq!(
+            watched(&tree),
+            new,
+            "state after re-apply from {checkpoint}"
+        );
+        reached.push(checkpoint);
+    }
+    assert_eq!(reached.len(), golock::checkpoint::ALL.len());
+    make_writable_and_remove(&template);
+}
+
+#[test]
+fn any_command_rolls_back_a_crashed_apply_first() {
+    let h = Host::new();
+    h.lock(NEW, Host::standard_extra());
+    std::fs::write(h.home.join(".profile"), "# before\n").unwrap();
+    kill_at_simple(&h, "after-rename-profile");
+    assert!(
+        std::fs::read_to_string(h.home.join(".profile"))
+            .unwrap()
+            .contains("golock")
+    );
+    // `plan` recovers before planning, and says so.
+    let out = h.expect(&["plan"], 0);
+    assert!(out.contains("rolled back interrupted apply"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(h.home.join(".profile")).unwrap(),
+        "# before\n"
+    );
+    assert!(!h.root.join("go").exists());
+    assert!(!h.root.join(format!("toolchains/go{NEW}")).exists());
+}
+
+fn kill_at_simple(h: &Host, checkpoint: &str) {
+    let marker = h.tmp.path().join("reached");
+    let mut child = h
+        .golock()
+        .args(["apply", "-y"])
+        .env("GOLOCK_TEST_CHECKPOINT", checkpoint)
+        .env("GOLOCK_TEST_CHECKPOINT_FILE", &marker)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !marker.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "exited before {checkpoint}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(300));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn second_apply_waits_or_fails_naming_the_holder() {
+    let h = Host::new();
+    h.lock(NEW, Host::standard_extra());
+    let marker = h.tmp.path().join("reached");
+    let mut holder = h
+        .golock()
+        .args(["apply", "-y"])
+        .env("GOLOCK_TEST_CHECKPOINT", "before-commit")
+        .env("GOLOCK_TEST_CHECKPOINT_FILE", &marker)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !marker.exists() {
+        assert!(start.elapsed() < Duration::from_secs(300));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let err = h.expect(&["apply", "-y", "--no-wait"], 1);
+    assert!(err.contains(&format!("pid {}", holder.id())), "{err}");
+
+    let waiter = h
+        .golock()
+        .args(["apply", "-y"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let out = waiter.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("waiting for another golock (pid {})", holder.id())),
+        "{text}"
+    );
+    assert!(text.contains("rolled back interrupted apply"), "{text}");
+    assert!(h.active_go_version().contains(&format!("go{NEW}")));
+}

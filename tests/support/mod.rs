@@ -1,0 +1,237 @@
+//! Shared test harness: a temporary host (data root, HOME, repo dir), real Go
+//! archives built by scripts/test-toolchains.sh, lockfile writing, golock
+//! invocation, login-shell checks and tree snapshots.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+
+use sha2::{Digest, Sha256};
+
+pub const NEW: &str = "1.27.3";
+
+/// The Debian toolchain's version (`go1.19.8` → `1.19.8`), read from the built archive's name.
+pub fn old_version() -> String {
+    let dir = archives_dir();
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|_| panic!("{} missing: run scripts/test-toolchains.sh", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("go1.19") && n.ends_with(".linux-amd64.tar.gz"))
+        .collect();
+    let name = names.first().unwrap_or_else(|| {
+        panic!(
+            "no go1.19 archive in {}: run scripts/test-toolchains.sh",
+            dir.display()
+        )
+    });
+    name.trim_start_matches("go")
+        .trim_end_matches(".linux-amd64.tar.gz")
+        .to_string()
+}
+
+pub fn archives_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/archives")
+}
+
+pub fn archive(version: &str) -> PathBuf {
+    let p = archives_dir().join(format!("go{version}.linux-amd64.tar.gz"));
+    assert!(
+        p.is_file(),
+        "{} missing: run scripts/test-toolchains.sh",
+        p.display()
+    );
+    p
+}
+
+/// (sha256 hex, size) of a file, cached: the archives are large.
+pub fn digest(path: &Path) -> (String, u64) {
+    static CACHE: OnceLock<Mutex<BTreeMap<PathBuf, (String, u64)>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(d) = cache.lock().unwrap().get(path) {
+        return d.clone();
+    }
+    let bytes = std::fs::read(path).unwrap();
+    let d = (hex::encode(Sha256::digest(&bytes)), bytes.len() as u64);
+    cache.lock().unwrap().insert(path.to_path_buf(), d.clone());
+    d
+}
+
+pub struct Host {
+    pub tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub repo: PathBuf,
+}
+
+impl Host {
+    pub fn new() -> Host {
+        let tmp = tempfile::Builder::new()
+            .prefix("golock-test-")
+            .tempdir()
+            .unwrap();
+        let base = tmp.path().canonicalize().unwrap();
+        let host = Host {
+            root: base.join("root"),
+            home: base.join("home"),
+            repo: base.join("repo"),
+            tmp,
+        };
+        std::fs::create_dir_all(&host.home).unwrap();
+        std::fs::create_dir_all(&host.repo).unwrap();
+        host
+    }
+
+    pub fn base(&self) -> PathBuf {
+        self.root.parent().unwrap().to_path_buf()
+    }
+
+    pub fn lockfile(&self) -> PathBuf {
+        self.repo.join("golock.toml")
+    }
+
+    /// A lockfile for `version` whose mirror is the test archive dir, plus `extra` TOML.
+    pub fn lock(&self, version: &str, extra: &str) {
+        let (sha, size) = digest(&archive(version));
+        let text = format!(
+            "schema = 1\n\n[go]\nversion = \"{version}\"\nmirrors = [\"file://{}\"]\n\n[go.archives]\nlinux-amd64 = {{ file = \"go{version}.linux-amd64.tar.gz\", sha256 = \"{sha}\", size = {size} }}\n\n{extra}",
+            archives_dir().display()
+        );
+        std::fs::write(self.lockfile(), text).unwrap();
+    }
+
+    /// The usual environment section: env vars, two POSIX profiles, the go env file.
+    pub fn standard_extra() -> &'static str {
+        "[env]\nGOFLAGS = \"-mod=mod\"\nGOTOOLCHAIN = \"local\"\nGOPROXY = \"off\"\n\n[profile]\nfiles = [\"~/.profile\", \"~/.bashrc\"]\ngoenv = true\n"
+    }
+
+    pub fn golock(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_golock"));
+        cmd.arg("--root")
+            .arg(&self.root)
+            .arg("--home")
+            .arg(&self.home)
+            .arg("--lockfile")
+            .arg(self.lockfile())
+            .arg("--color")
+            .arg("never")
+            .current_dir(&self.repo)
+            .env("HOME", &self.home);
+        for var in [
+            "GOENV",
+            "XDG_CONFIG_HOME",
+            "XDG_DATA_HOME",
+            "GOLOCK_ROOT",
+            "GOLOCK_LOCKFILE",
+            "GOLOCK_TEST_CHECKPOINT",
+            "GOLOCK_TEST_CHECKPOINT_FILE",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.golock().args(args).output().unwrap()
+    }
+
+    /// Run and expect `code`; returns stdout + stderr for assertions.
+    pub fn expect(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(code), "golock {args:?}:\n{text}");
+        text
+    }
+
+    /// A login shell for this HOME with an otherwise empty environment.
+    pub fn login_shell(&self, script: &str) -> String {
+        let out = Command::new("env")
+            .arg("-i")
+            .arg(format!("HOME={}", self.home.display()))
+            .arg("PATH=/usr/bin:/bin")
+            .args(["bash", "-lc", script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "login shell {script:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn active_go_version(&self) -> String {
+        let out = Command::new(self.root.join("go/bin/go"))
+            .arg("version")
+            .env_clear()
+            .env("HOME", &self.home)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn read_home(&self, rel: &str) -> Vec<u8> {
+        std::fs::read(self.home.join(rel)).unwrap()
+    }
+}
+
+/// A comparable picture of a tree: per path its type, mode, link target and
+/// content hash (toolchain files by size only: they are large and many).
+pub fn snapshot(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if !dir.exists() {
+        return out;
+    }
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.unwrap();
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .unwrap()
+            .display()
+            .to_string();
+        if rel == "root/lock" {
+            continue; // holds the pid of the last golock
+        }
+        let meta = entry.path().symlink_metadata().unwrap();
+        let mode = meta.permissions().mode() & 0o7777;
+        let what = if meta.file_type().is_symlink() {
+            format!(
+                "link -> {}",
+                std::fs::read_link(entry.path()).unwrap().display()
+            )
+        } else if meta.is_dir() {
+            format!("dir {mode:o}")
+        } else if rel.contains("/toolchains/") {
+            format!("file {mode:o} {} bytes", meta.size())
+        } else {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            format!("file {mode:o} {}", hex::encode(Sha256::digest(&bytes)))
+        };
+        out.insert(rel, what);
+    }
+    out
+}
+
+/// mtime (ns) of every path in a tree, to show a no-op writes nothing.
+pub fn mtimes(dir: &Path) -> BTreeMap<PathBuf, i64> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| !e.path().ends_with("lock"))
+        .map(|e| {
+            let m = e.path().symlink_metadata().unwrap();
+            (
+                e.path().to_path_buf(),
+                m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+            )
+        })
+        .collect()
+}
