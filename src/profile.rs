@@ -1,1 +1,0 @@
-//! Managed blocks in shell profile files.
