@@ -390,6 +390,11 @@ mod tests {
                 ":/usr/bin::/bin:".to_string(),
                 format!("{bin}::/usr/bin::/bin:"),
             ),
+            // The `*?` in GOROOT is literal: an entry it would glob-match stays.
+            (
+                format!("/usr/bin:{}:/bin", bin.replace("*?", "glob")),
+                format!("{bin}:/usr/bin:{}:/bin", bin.replace("*?", "glob")),
+            ),
             // A look-alike entry that merely contains the path is kept.
             (
                 format!("/usr/bin:{bin}x:/bin"),
