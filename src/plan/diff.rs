@@ -69,12 +69,9 @@ pub enum PlanError {
         )
     )]
     BlockEdited { path: PathBuf },
-    #[error("the go command refuses to store {key} in its env file: {reason}")]
-    #[diagnostic(
-        code(golock::plan::goenv_key),
-        help("set goenv = false, or drop {key} from [env]")
-    )]
-    GoEnvKey { key: String, reason: &'static str },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Settings(ProfileError),
 }
 
 pub fn plan(
@@ -273,7 +270,8 @@ fn profiles(
 ) -> Result<(), PlanError> {
     let goroot = layout.active_link();
     for file in &observed.profiles {
-        let block = profile::render_block(Shell::for_path(&file.path), &goroot, &lock.env);
+        let block = profile::try_render_block(Shell::for_path(&file.path), &goroot, &lock.env)
+            .map_err(PlanError::Settings)?;
         let old = file.content.as_deref().unwrap_or_default();
         let span = profile::find_block(old).map_err(|source| markers(file, source))?;
         if let Some(span) = &span {
@@ -322,14 +320,6 @@ fn goenv(
     } else {
         Vec::new()
     };
-    for (key, _) in &set {
-        if let Some(reason) = profile::goenv_rejects(key) {
-            return Err(PlanError::GoEnvKey {
-                key: key.clone(),
-                reason,
-            });
-        }
-    }
     let wanted: BTreeSet<&String> = set.iter().map(|(k, _)| k).collect();
     let remove: Vec<String> = state
         .goenv_keys
@@ -337,7 +327,8 @@ fn goenv(
         .filter(|k| !wanted.contains(k))
         .cloned()
         .collect();
-    let new = profile::render_goenv(file.content.as_deref(), &set, &remove);
+    let new = profile::try_render_goenv(file.content.as_deref(), &set, &remove)
+        .map_err(PlanError::Settings)?;
     state.goenv_keys = set.iter().map(|(k, _)| k.clone()).collect();
     if file.content.is_none() && set.is_empty() {
         return Ok(());
