@@ -5,5 +5,5 @@
 //! modules for archives, profile blocks, sources and filesystem primitives.
 
 pub mod archive;
-pub mod profile;
 pub mod lockfile;
+pub mod profile;
