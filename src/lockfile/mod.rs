@@ -204,3 +204,58 @@ pub fn find_upward(start: &Path) -> Option<PathBuf> {
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_version_from_str() {
+        let version: GoVersion = "1.22rc1".parse().unwrap();
+        assert_eq!(version.as_str(), "1.22rc1");
+        assert_eq!(version.to_string(), "1.22rc1");
+        assert_eq!(version.dir_name(), "go1.22rc1");
+        assert_eq!(
+            "go1.22".parse::<GoVersion>(),
+            Err(ParseGoVersionError("go1.22".into()))
+        );
+    }
+
+    #[test]
+    fn find_upward_finds_the_nearest_lockfile() {
+        let root = tempfile::tempdir().unwrap();
+        let nested = root.path().join("a/b/c");
+        std::fs::create_dir_all(&nested).unwrap();
+        std::fs::write(root.path().join(FILE_NAME), "").unwrap();
+        assert_eq!(find_upward(&nested), Some(root.path().join(FILE_NAME)));
+        std::fs::write(root.path().join("a").join(FILE_NAME), "").unwrap();
+        assert_eq!(
+            find_upward(&nested),
+            Some(root.path().join("a").join(FILE_NAME))
+        );
+        std::fs::create_dir(nested.join(FILE_NAME)).unwrap();
+        assert_eq!(
+            find_upward(&nested),
+            Some(root.path().join("a").join(FILE_NAME)),
+            "a directory named golock.toml is not a lockfile"
+        );
+    }
+
+    #[test]
+    fn load_reads_parses_and_hashes_the_file() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join(FILE_NAME);
+        let text = "schema = 1\n[go]\nversion = \"1.22.5\"\nmirrors = [\"archives\"]\n";
+        std::fs::write(&path, text).unwrap();
+        let lockfile = load(&path, Path::new("/home/me")).unwrap();
+        assert_eq!(lockfile.dir, root.path());
+        assert_eq!(
+            lockfile.go.mirrors,
+            vec![Source::Dir(root.path().join("archives"))]
+        );
+        assert_eq!(
+            hex::encode(lockfile.sha256),
+            hex::encode(Sha256::digest(text.as_bytes()))
+        );
+    }
+}
