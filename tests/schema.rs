@@ -159,8 +159,12 @@ fn rejected_by_both() -> Vec<(&'static str, String, &'static str)> {
             MINIMAL.replace("schema = 1", "schema = \"1\""),
             "schema_version",
         ),
-        ("missing [go]", "schema = 1\n".into(), "syntax"),
-        ("missing version", "schema = 1\n[go]\n".into(), "syntax"),
+        ("missing [go]", "schema = 1\n".into(), "missing_key"),
+        (
+            "missing version",
+            "schema = 1\n[go]\n".into(),
+            "missing_key",
+        ),
         (
             "unknown top-level key",
             minimal_with("[tools]\n"),
@@ -304,7 +308,7 @@ fn rejected_by_both() -> Vec<(&'static str, String, &'static str)> {
             minimal_with(&format!(
                 "[modules.require]\n\"github.com/pkg/errors@v0.9.1\" = {{ zip = \"{H1}\" }}\n"
             )),
-            "syntax",
+            "missing_key",
         ),
         (
             "env name with dash",

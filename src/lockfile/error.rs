@@ -52,6 +52,18 @@ pub enum LockfileError {
         help: String,
     },
 
+    #[error("missing key `{key}`")]
+    #[diagnostic(code(golock::lockfile::missing_key))]
+    MissingKey {
+        key: String,
+        #[source_code]
+        src: Src,
+        #[label("this table lacks `{key}`")]
+        span: SourceSpan,
+        #[help]
+        help: String,
+    },
+
     #[error("missing `schema` key")]
     #[diagnostic(
         code(golock::lockfile::schema_missing),

@@ -87,18 +87,26 @@ impl Checker<'_> {
     fn toml_error(&self, error: &toml::de::Error) -> LockfileError {
         let span = span(error.span().unwrap_or(0..0));
         let message = error.message().trim_end().to_owned();
-        match unknown_field(&message) {
-            Some((key, expected)) => LockfileError::UnknownKey {
+        if let Some((key, expected)) = unknown_field(&message) {
+            return LockfileError::UnknownKey {
                 key,
                 src: self.src(),
                 span,
                 help: format!("{expected}; see schemas/golock.schema.json"),
-            },
-            None => LockfileError::Syntax {
-                message,
+            };
+        }
+        if let Some(key) = missing_field(&message) {
+            return LockfileError::MissingKey {
+                help: missing_key_help(&key),
+                key,
                 src: self.src(),
                 span,
-            },
+            };
+        }
+        LockfileError::Syntax {
+            message,
+            src: self.src(),
+            span,
         }
     }
 
@@ -400,6 +408,24 @@ fn unknown_field(message: &str) -> Option<(String, String)> {
     let (key, expected) = rest.split_once('`')?;
     let expected = expected.trim_start_matches(',').trim();
     Some((key.to_owned(), expected.to_owned()))
+}
+
+/// The key of serde's "missing field `x`".
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    let (key, _) = rest.split_once('`')?;
+    Some(key.to_owned())
+}
+
+fn missing_key_help(key: &str) -> String {
+    match key {
+        "go" => "add a [go] table with the Go version, e.g. `[go]` and `version = \"1.22.5\"`"
+            .to_owned(),
+        "version" => "add the Go release, e.g. `version = \"1.22.5\"`".to_owned(),
+        "mod" => "add the go.mod hash from go.sum: `mod = \"h1:…\"`".to_owned(),
+        "file" | "sha256" => format!("add `{key}`, or run `golock lock` to fill in archives"),
+        _ => format!("add `{key}`; see schemas/golock.schema.json"),
+    }
 }
 
 /// A mirror or proxy: `file://` URL, `http(s)://` URL, or a directory path

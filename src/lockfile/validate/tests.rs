@@ -581,3 +581,22 @@ fn read_error_names_the_path() {
     assert!(error.to_string().contains("/nonexistent/golock.toml"));
     assert_eq!(error.code().unwrap().to_string(), "golock::lockfile::read");
 }
+
+#[test]
+fn missing_required_keys() {
+    let error = assert_diagnostic_at(
+        "schema = 1\n",
+        "golock::lockfile::missing_key",
+        "missing key `go`",
+        0,
+    );
+    assert!(error.help().unwrap().to_string().contains("[go]"));
+    let text = "schema = 1\n[go]\nmirrors = []\n";
+    let error = assert_diagnostic(
+        text,
+        "golock::lockfile::missing_key",
+        "missing key `version`",
+        "[go]",
+    );
+    assert!(render(&error).contains("this table lacks `version`"));
+}
