@@ -1,77 +1,261 @@
-//! STUB (replaced by the wt-lockfile branch).
+//! golock.toml: parse, validate, domain types.
+//!
+//! The pipeline is `raw.rs` (serde mirror of the file) → `validate.rs`
+//! (checks every value, turning each failure into a diagnostic that points at
+//! the offending bytes) → the domain types here. `schemas/golock.schema.json`
+//! is the contract for the format; `syntax.rs` holds the shared lexical rules.
+
+mod error;
+mod platform;
+mod raw;
+mod syntax;
+mod validate;
+
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+
+pub use error::LockfileError;
+pub use platform::{ARCHES, OSES, ParsePlatformError, Platform};
+pub use syntax::RESERVED_ENV_NAMES;
+
+/// The lockfile's conventional name, searched for by [`find_upward`].
+pub const FILE_NAME: &str = "golock.toml";
+
+/// The only `schema` value this version of golock reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// A validated `golock.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lockfile {
+    /// Absolute path of the file.
     pub path: PathBuf,
+    /// Absolute directory of the file; relative sources are resolved against it.
     pub dir: PathBuf,
+    /// SHA-256 of the file's bytes, to tie plans and state to this exact file.
     pub sha256: [u8; 32],
     pub go: GoSpec,
+    pub modules: ModulesSpec,
+    /// `[env]` in file order.
     pub env: Vec<(String, String)>,
     pub profile: ProfileSpec,
 }
+
+/// `[go]`: which toolchain, where to get it, how to check it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoSpec {
     pub version: GoVersion,
+    /// Tried in order.
     pub mirrors: Vec<Source>,
+    /// Extra stable path (absolute) to point at the active GOROOT.
     pub link: Option<PathBuf>,
+    /// Platforms `golock lock` fills archives for.
     pub platforms: Vec<Platform>,
     pub archives: BTreeMap<Platform, ArchiveSpec>,
 }
+
+/// A Go release version such as `1.22.5` or `1.23rc1` (no `go` prefix).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GoVersion(String);
+
 impl GoVersion {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The directory and archive prefix Go uses: `go1.22.5`.
     pub fn dir_name(&self) -> String {
         format!("go{}", self.0)
     }
 }
-impl std::fmt::Display for GoVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+
+impl fmt::Display for GoVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
+
+/// A string that is not a Go release version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid Go version {0:?}: expected 1.N, 1.N.P, 1.NrcK or 1.NbetaK")]
+pub struct ParseGoVersionError(pub String);
+
+impl FromStr for GoVersion {
+    type Err = ParseGoVersionError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if syntax::is_go_version(s) {
+            Ok(GoVersion(s.to_owned()))
+        } else {
+            Err(ParseGoVersionError(s.to_owned()))
+        }
+    }
+}
+
+/// Where archives or modules come from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Source {
+    /// A local directory: from a `file://` URL or a plain path, absolute.
     Dir(PathBuf),
+    /// An `http://` or `https://` URL, as written.
     Http(String),
 }
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Dir(path) => write!(f, "{}", path.display()),
+            Source::Http(url) => f.write_str(url),
+        }
+    }
+}
+
+/// One Go distribution archive, from `[go.archives]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveSpec {
+    /// Plain file name looked up in each mirror.
     pub file: String,
     pub sha256: [u8; 32],
+    /// Size in bytes; 0 when unknown.
     pub size: u64,
 }
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Platform {
-    os: String,
-    arch: String,
+
+/// `[modules]`: module proxies and the pinned modules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModulesSpec {
+    /// GOPROXY-protocol sources, tried in order.
+    pub proxies: Vec<Source>,
+    pub require: BTreeMap<ModuleKey, ModuleHashes>,
 }
-impl Platform {
-    pub fn host() -> Option<Platform> {
-        todo!()
-    }
-    pub fn os(&self) -> &str {
-        &self.os
-    }
-    pub fn arch(&self) -> &str {
-        &self.arch
+
+/// A module at a version: `github.com/pkg/errors@v0.9.1`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModuleKey {
+    pub path: String,
+    pub version: String,
+}
+
+impl fmt::Display for ModuleKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.path, self.version)
     }
 }
-impl std::fmt::Display for Platform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.os, self.arch)
-    }
+
+/// go.sum hashes of a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleHashes {
+    /// `h1:` hash of the module zip; absent when go.sum only has the go.mod line.
+    pub zip: Option<String>,
+    /// `h1:` hash of the module's go.mod (the file's `mod` key).
+    pub module: String,
 }
+
+/// `[profile]`: which shell profiles get the managed block.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileSpec {
+    /// Absolute paths inside the home directory.
     pub files: Vec<PathBuf>,
+    /// Also write the go command's env file (`go env -w`).
     pub goenv: bool,
 }
-pub fn load(_path: &Path, _home: &Path) -> Result<Lockfile, LockfileError> {
-    todo!()
+
+/// Parses and validates lockfile `text` that lives at `path`; profile paths
+/// are resolved against `home`.
+pub fn parse(text: &str, path: &Path, home: &Path) -> Result<Lockfile, LockfileError> {
+    let path = absolute(path);
+    let home = absolute(home);
+    let dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    let validated = validate::validate(text, &path, &dir, &home)?;
+    Ok(Lockfile {
+        sha256: Sha256::digest(text.as_bytes()).into(),
+        path,
+        dir,
+        go: validated.go,
+        modules: validated.modules,
+        env: validated.env,
+        profile: validated.profile,
+    })
 }
-pub fn find_upward(_start: &Path) -> Option<PathBuf> {
-    todo!()
+
+/// Reads and parses the lockfile at `path`.
+pub fn load(path: &Path, home: &Path) -> Result<Lockfile, LockfileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LockfileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, path, home)
 }
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum LockfileError {
-    #[error("stub")]
-    Stub,
+
+/// The nearest `golock.toml` in `start` or its ancestors.
+pub fn find_upward(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|dir| dir.join(FILE_NAME))
+        .find(|candidate| candidate.is_file())
+}
+
+/// `path` made absolute against the current directory, lexically; left as is
+/// when the current directory is unavailable.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_version_from_str() {
+        let version: GoVersion = "1.22rc1".parse().unwrap();
+        assert_eq!(version.as_str(), "1.22rc1");
+        assert_eq!(version.to_string(), "1.22rc1");
+        assert_eq!(version.dir_name(), "go1.22rc1");
+        assert_eq!(
+            "go1.22".parse::<GoVersion>(),
+            Err(ParseGoVersionError("go1.22".into()))
+        );
+    }
+
+    #[test]
+    fn find_upward_finds_the_nearest_lockfile() {
+        let root = tempfile::tempdir().unwrap();
+        let nested = root.path().join("a/b/c");
+        std::fs::create_dir_all(&nested).unwrap();
+        std::fs::write(root.path().join(FILE_NAME), "").unwrap();
+        assert_eq!(find_upward(&nested), Some(root.path().join(FILE_NAME)));
+        std::fs::write(root.path().join("a").join(FILE_NAME), "").unwrap();
+        assert_eq!(
+            find_upward(&nested),
+            Some(root.path().join("a").join(FILE_NAME))
+        );
+        std::fs::create_dir(nested.join(FILE_NAME)).unwrap();
+        assert_eq!(
+            find_upward(&nested),
+            Some(root.path().join("a").join(FILE_NAME)),
+            "a directory named golock.toml is not a lockfile"
+        );
+    }
+
+    #[test]
+    fn load_reads_parses_and_hashes_the_file() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join(FILE_NAME);
+        let text = "schema = 1\n[go]\nversion = \"1.22.5\"\nmirrors = [\"archives\"]\n";
+        std::fs::write(&path, text).unwrap();
+        let lockfile = load(&path, Path::new("/home/me")).unwrap();
+        assert_eq!(lockfile.dir, root.path());
+        assert_eq!(
+            lockfile.go.mirrors,
+            vec![Source::Dir(root.path().join("archives"))]
+        );
+        assert_eq!(
+            hex::encode(lockfile.sha256),
+            hex::encode(Sha256::digest(text.as_bytes()))
+        );
+    }
 }

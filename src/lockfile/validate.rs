@@ -1,0 +1,532 @@
+//! Raw → domain: checks every value of a [`RawLockfile`] and reports each
+//! failure as a [`LockfileError`] pointing at the offending bytes.
+//!
+//! Validation does not stop at the first problem: all are collected, and
+//! several come back together as [`LockfileError::Invalid`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use miette::{NamedSource, SourceSpan};
+use toml::Spanned;
+
+use super::error::{LockfileError, Src};
+use super::raw::{
+    Entries, RawArchive, RawGo, RawLockfile, RawModuleHashes, RawModules, RawProfile, SchemaProbe,
+};
+use super::syntax;
+use super::{
+    ArchiveSpec, GoSpec, GoVersion, ModuleHashes, ModuleKey, ModulesSpec, Platform, ProfileSpec,
+    SCHEMA_VERSION, Source,
+};
+
+/// The validated content of a lockfile, before the file's identity is added.
+pub(super) struct Validated {
+    pub go: GoSpec,
+    pub modules: ModulesSpec,
+    pub env: Vec<(String, String)>,
+    pub profile: ProfileSpec,
+}
+
+/// Parses `text` (the file at `path`, in `dir`) and validates it.
+pub(super) fn validate(
+    text: &str,
+    path: &Path,
+    dir: &Path,
+    home: &Path,
+) -> Result<Validated, LockfileError> {
+    let mut cx = Checker {
+        src: Arc::new(
+            NamedSource::new(path.display().to_string(), text.to_owned()).with_language("toml"),
+        ),
+        path,
+        dir,
+        home,
+        errors: Vec::new(),
+    };
+    let probe: SchemaProbe = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
+    cx.check_schema(probe.schema)?;
+    let raw: RawLockfile = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
+    let validated = cx.lockfile(raw);
+    cx.finish(validated)
+}
+
+/// Walks the raw file and collects problems.
+struct Checker<'a> {
+    src: Src,
+    path: &'a Path,
+    dir: &'a Path,
+    home: &'a Path,
+    errors: Vec<LockfileError>,
+}
+
+impl Checker<'_> {
+    fn src(&self) -> Src {
+        Arc::clone(&self.src)
+    }
+
+    fn finish(mut self, validated: Validated) -> Result<Validated, LockfileError> {
+        match self.errors.len() {
+            0 => Ok(validated),
+            1 => Err(self.errors.remove(0)),
+            _ => Err(LockfileError::Invalid {
+                path: self.path.to_path_buf(),
+                errors: self.errors,
+            }),
+        }
+    }
+
+    /// Records a problem; returns `None` so checks can end with `self.fail(..)`.
+    fn fail<T>(&mut self, error: LockfileError) -> Option<T> {
+        self.errors.push(error);
+        None
+    }
+
+    fn toml_error(&self, error: &toml::de::Error) -> LockfileError {
+        let span = span(error.span().unwrap_or(0..0));
+        let message = error.message().trim_end().to_owned();
+        if let Some((key, expected)) = unknown_field(&message) {
+            return LockfileError::UnknownKey {
+                key,
+                src: self.src(),
+                span,
+                help: format!("{expected}; see schemas/golock.schema.json"),
+            };
+        }
+        if let Some(key) = missing_field(&message) {
+            return LockfileError::MissingKey {
+                help: missing_key_help(&key),
+                key,
+                src: self.src(),
+                span,
+            };
+        }
+        LockfileError::Syntax {
+            message,
+            src: self.src(),
+            span,
+        }
+    }
+
+    fn check_schema(&self, schema: Option<Spanned<toml::Value>>) -> Result<(), LockfileError> {
+        let Some(schema) = schema else {
+            return Err(LockfileError::SchemaMissing {
+                src: self.src(),
+                span: span(0..0),
+            });
+        };
+        match schema.get_ref() {
+            toml::Value::Integer(SCHEMA_VERSION) => Ok(()),
+            other => Err(LockfileError::SchemaVersion {
+                found: other.to_string(),
+                src: self.src(),
+                span: span(schema.span()),
+            }),
+        }
+    }
+
+    fn lockfile(&mut self, raw: RawLockfile) -> Validated {
+        Validated {
+            go: self.go(raw.go),
+            modules: self.modules(raw.modules),
+            env: self.env(raw.env),
+            profile: self.profile(raw.profile),
+        }
+    }
+
+    fn go(&mut self, raw: RawGo) -> GoSpec {
+        // An invalid version is recorded as an error, so the placeholder
+        // below never leaves `validate`.
+        let version = self.go_version(&raw.version);
+        GoSpec {
+            version: version.unwrap_or_else(|| GoVersion(raw.version.into_inner())),
+            mirrors: self.sources(&raw.mirrors),
+            link: raw.link.and_then(|link| self.link(&link)),
+            platforms: self.platform_list(&raw.platforms),
+            archives: self.archives(raw.archives),
+        }
+    }
+
+    fn go_version(&mut self, raw: &Spanned<String>) -> Option<GoVersion> {
+        match raw.get_ref().parse() {
+            Ok(version) => Some(version),
+            Err(_) => self.fail(LockfileError::GoVersion {
+                value: raw.get_ref().clone(),
+                src: self.src(),
+                span: span(raw.span()),
+            }),
+        }
+    }
+
+    fn sources(&mut self, raw: &[Spanned<String>]) -> Vec<Source> {
+        raw.iter().filter_map(|item| self.source(item)).collect()
+    }
+
+    fn source(&mut self, raw: &Spanned<String>) -> Option<Source> {
+        match parse_source(raw.get_ref(), self.dir) {
+            Ok(source) => Some(source),
+            Err(reason) => self.fail(LockfileError::Source {
+                value: raw.get_ref().clone(),
+                reason: reason.to_owned(),
+                src: self.src(),
+                span: span(raw.span()),
+            }),
+        }
+    }
+
+    fn link(&mut self, raw: &Spanned<String>) -> Option<PathBuf> {
+        let link = Path::new(raw.get_ref());
+        if link.is_absolute() {
+            return Some(link.to_path_buf());
+        }
+        self.fail(LockfileError::Link {
+            value: raw.get_ref().clone(),
+            src: self.src(),
+            span: span(raw.span()),
+        })
+    }
+
+    fn platform_list(&mut self, raw: &[Spanned<String>]) -> Vec<Platform> {
+        let mut seen = BTreeSet::new();
+        let mut platforms = Vec::new();
+        for item in raw {
+            let Some(platform) = self.platform(item) else {
+                continue;
+            };
+            if seen.insert(platform) {
+                platforms.push(platform);
+            } else {
+                self.errors.push(LockfileError::DuplicatePlatform {
+                    value: platform.to_string(),
+                    src: self.src(),
+                    span: span(item.span()),
+                });
+            }
+        }
+        platforms
+    }
+
+    fn platform(&mut self, raw: &Spanned<String>) -> Option<Platform> {
+        match raw.get_ref().parse::<Platform>() {
+            Ok(platform) => Some(platform),
+            Err(reason) => self.fail(LockfileError::Platform {
+                value: raw.get_ref().clone(),
+                src: self.src(),
+                span: span(raw.span()),
+                help: format!("{reason}"),
+            }),
+        }
+    }
+
+    fn archives(&mut self, raw: Entries<RawArchive>) -> BTreeMap<Platform, ArchiveSpec> {
+        let mut archives = BTreeMap::new();
+        for (key, archive) in raw.0 {
+            let platform = self.platform(&key);
+            let spec = self.archive(archive);
+            if let (Some(platform), Some(spec)) = (platform, spec) {
+                archives.insert(platform, spec);
+            }
+        }
+        archives
+    }
+
+    fn archive(&mut self, raw: RawArchive) -> Option<ArchiveSpec> {
+        let file = self.archive_file(&raw.file);
+        let sha256 = self.sha256(&raw.sha256);
+        Some(ArchiveSpec {
+            file: file?,
+            sha256: sha256?,
+            size: raw.size,
+        })
+    }
+
+    fn archive_file(&mut self, raw: &Spanned<String>) -> Option<String> {
+        if syntax::is_plain_file_name(raw.get_ref()) {
+            return Some(raw.get_ref().clone());
+        }
+        self.fail(LockfileError::ArchiveFile {
+            value: raw.get_ref().clone(),
+            src: self.src(),
+            span: span(raw.span()),
+        })
+    }
+
+    fn sha256(&mut self, raw: &Spanned<String>) -> Option<[u8; 32]> {
+        let mut digest = [0u8; 32];
+        let value = raw.get_ref();
+        if value.len() == 64 && hex::decode_to_slice(value, &mut digest).is_ok() {
+            return Some(digest);
+        }
+        self.fail(LockfileError::Sha256 {
+            value: value.clone(),
+            len: value.chars().count(),
+            src: self.src(),
+            span: span(raw.span()),
+        })
+    }
+
+    fn modules(&mut self, raw: RawModules) -> ModulesSpec {
+        let proxies = self.sources(&raw.proxies);
+        let mut require = BTreeMap::new();
+        for (key, hashes) in raw.require.0 {
+            let key = self.module_key(&key);
+            let hashes = self.module_hashes(hashes);
+            if let (Some(key), Some(hashes)) = (key, hashes) {
+                require.insert(key, hashes);
+            }
+        }
+        ModulesSpec { proxies, require }
+    }
+
+    fn module_key(&mut self, raw: &Spanned<String>) -> Option<ModuleKey> {
+        let key = raw.get_ref();
+        if let Some(reason) = syntax::module_key_problem(key) {
+            return self.fail(LockfileError::ModuleKey {
+                value: key.clone(),
+                reason: reason.to_owned(),
+                src: self.src(),
+                span: span(raw.span()),
+            });
+        }
+        let (path, version) = key.split_once('@')?;
+        Some(ModuleKey {
+            path: path.to_owned(),
+            version: version.to_owned(),
+        })
+    }
+
+    fn module_hashes(&mut self, raw: RawModuleHashes) -> Option<ModuleHashes> {
+        let zip = raw.zip.as_ref().map(|zip| self.h1_hash(zip));
+        let module = self.h1_hash(&raw.module);
+        let zip = match zip {
+            None => None,
+            Some(checked) => Some(checked?),
+        };
+        Some(ModuleHashes {
+            zip,
+            module: module?,
+        })
+    }
+
+    fn h1_hash(&mut self, raw: &Spanned<String>) -> Option<String> {
+        if syntax::is_h1_hash(raw.get_ref()) {
+            return Some(raw.get_ref().clone());
+        }
+        self.fail(LockfileError::ModuleHash {
+            value: raw.get_ref().clone(),
+            src: self.src(),
+            span: span(raw.span()),
+        })
+    }
+
+    fn env(&mut self, raw: Entries<Spanned<String>>) -> Vec<(String, String)> {
+        raw.0
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let name = self.env_name(&name);
+                let value = self.env_value(name.as_deref().unwrap_or("variable"), &value);
+                Some((name?, value?))
+            })
+            .collect()
+    }
+
+    fn env_name(&mut self, raw: &Spanned<String>) -> Option<String> {
+        let name = raw.get_ref();
+        if !syntax::is_env_name(name) {
+            return self.fail(LockfileError::EnvName {
+                value: name.clone(),
+                src: self.src(),
+                span: span(raw.span()),
+            });
+        }
+        if syntax::is_reserved_env_name(name) {
+            return self.fail(LockfileError::EnvReserved {
+                name: name.clone(),
+                src: self.src(),
+                span: span(raw.span()),
+            });
+        }
+        Some(name.clone())
+    }
+
+    fn env_value(&mut self, name: &str, raw: &Spanned<String>) -> Option<String> {
+        match syntax::forbidden_env_value_char(raw.get_ref()) {
+            None => Some(raw.get_ref().clone()),
+            Some(what) => self.fail(LockfileError::EnvValue {
+                name: name.to_owned(),
+                what,
+                src: self.src(),
+                span: span(raw.span()),
+            }),
+        }
+    }
+
+    fn profile(&mut self, raw: RawProfile) -> ProfileSpec {
+        let mut files: Vec<PathBuf> = Vec::new();
+        for item in &raw.files {
+            let Some(file) = self.profile_file(item) else {
+                continue;
+            };
+            if files.contains(&file) {
+                self.errors.push(LockfileError::DuplicateProfileFile {
+                    path: file,
+                    src: self.src(),
+                    span: span(item.span()),
+                });
+            } else {
+                files.push(file);
+            }
+        }
+        ProfileSpec {
+            files,
+            goenv: raw.goenv,
+        }
+    }
+
+    fn profile_file(&mut self, raw: &Spanned<String>) -> Option<PathBuf> {
+        match resolve_in_home(raw.get_ref(), self.home) {
+            Ok(path) => Some(path),
+            Err(reason) => self.fail(LockfileError::ProfilePath {
+                value: raw.get_ref().clone(),
+                reason,
+                src: self.src(),
+                span: span(raw.span()),
+            }),
+        }
+    }
+}
+
+fn span(range: Range<usize>) -> SourceSpan {
+    range.into()
+}
+
+/// Splits serde's "unknown field `x`, expected …" into the key and the rest.
+fn unknown_field(message: &str) -> Option<(String, String)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (key, expected) = rest.split_once('`')?;
+    let expected = expected.trim_start_matches(',').trim();
+    Some((key.to_owned(), expected.to_owned()))
+}
+
+/// The key of serde's "missing field `x`".
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    let (key, _) = rest.split_once('`')?;
+    Some(key.to_owned())
+}
+
+fn missing_key_help(key: &str) -> String {
+    match key {
+        "go" => "add a [go] table with the Go version, e.g. `[go]` and `version = \"1.22.5\"`"
+            .to_owned(),
+        "version" => "add the Go release, e.g. `version = \"1.22.5\"`".to_owned(),
+        "mod" => "add the go.mod hash from go.sum: `mod = \"h1:…\"`".to_owned(),
+        "file" | "sha256" => format!("add `{key}`, or run `golock lock` to fill in archives"),
+        _ => format!("add `{key}`; see schemas/golock.schema.json"),
+    }
+}
+
+/// A mirror or proxy: `file://` URL, `http(s)://` URL, or a directory path
+/// (relative to `dir`).
+fn parse_source(value: &str, dir: &Path) -> Result<Source, &'static str> {
+    if value.trim().is_empty() {
+        return Err("empty source");
+    }
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return Ok(Source::Dir(dir.join(value)));
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "file" => file_url_path(rest).map(Source::Dir),
+        "http" | "https" => http_url(value, rest).map(Source::Http),
+        _ => Err("unsupported URL scheme; use file://, http:// or https://"),
+    }
+}
+
+/// The path of a `file://` URL (after the `//`): local host only, absolute,
+/// percent-escapes decoded.
+fn file_url_path(rest: &str) -> Result<PathBuf, &'static str> {
+    let path = rest.strip_prefix("localhost").unwrap_or(rest);
+    if !path.starts_with('/') {
+        return Err("a file:// URL needs an absolute local path, as in file:///srv/mirror");
+    }
+    percent_decode(path)
+        .map(PathBuf::from)
+        .ok_or("invalid %-escape in file:// URL")
+}
+
+fn http_url(url: &str, rest: &str) -> Result<String, &'static str> {
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() {
+        return Err("URL has no host");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("URL contains whitespace or control characters");
+    }
+    Ok(url.to_owned())
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let mut byte = [0u8; 1];
+            hex::decode_to_slice(hex, &mut byte).ok()?;
+            out.push(byte[0]);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out)
+        .ok()
+        .filter(|decoded| !decoded.contains('\0'))
+}
+
+/// Resolves a profile file entry to an absolute path strictly inside `home`:
+/// `~/x`, `x` (relative to home) or `/home/me/x`; never `..`.
+fn resolve_in_home(value: &str, home: &Path) -> Result<PathBuf, String> {
+    let outside = || format!("outside the home directory {}", home.display());
+    if value.is_empty() {
+        return Err("empty path".to_owned());
+    }
+    if Path::new(value)
+        .components()
+        .any(|c| c == Component::ParentDir)
+    {
+        return Err("`..` is not allowed".to_owned());
+    }
+    let inside = if let Some(rest) = value.strip_prefix("~/") {
+        let rest = Path::new(rest);
+        if rest.has_root() {
+            return Err("`~/` must be followed by a relative path".to_owned());
+        }
+        rest
+    } else if value.starts_with('~') && value != "~" {
+        return Err("`~user` is not supported; write `~/` for the home directory".to_owned());
+    } else if value == "~" {
+        Path::new("")
+    } else if Path::new(value).is_absolute() {
+        Path::new(value).strip_prefix(home).map_err(|_| outside())?
+    } else if Path::new(value).has_root() {
+        return Err(outside());
+    } else {
+        Path::new(value)
+    };
+    let normal: PathBuf = inside
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect();
+    if normal.as_os_str().is_empty() {
+        return Err("names the home directory itself, not a file".to_owned());
+    }
+    Ok(home.join(normal))
+}
+
+#[cfg(test)]
+mod tests;
