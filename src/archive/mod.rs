@@ -1,33 +1,359 @@
-//! STUB (replaced by the wt-archive branch).
-use std::path::Path;
+//! Go distribution archives: safe, single-pass verify-and-extract.
+//!
+//! This module owns turning a `.tar.gz` byte stream into a directory tree:
+//! it hashes every raw byte (SHA-256) while gunzipping and walking the tar
+//! entries, enforces the entry policy (plain relative paths, regular files and
+//! directories only, each path once, permission bits only) and the size and
+//! count caps, and writes the tree under an empty destination directory.
+//! Verifying the hash against the lockfile, cleaning up after errors and
+//! syncing the filesystem are the caller's job.
+//!
+//! Not restored from the archive: owners, timestamps (files get the
+//! extraction time), extended attributes.
+
+mod error;
+mod policy;
+mod stream;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::ffi::OsStr;
+use std::io::{BufReader, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, SyncSender};
+use std::thread;
+
+use flate2::bufread::GzDecoder;
+
+pub use error::ArchiveError;
+pub use policy::PathRejection;
+
+use error::display_name;
+use policy::{Conflict, EntryKind, PathRegistry};
+use stream::{CappedReader, HashingReader};
+use writer::Job;
+
+/// Size of raw reads from the source and of file content chunks.
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Jobs in flight to the writer thread; bounds memory to about
+/// `JOB_QUEUE_DEPTH * CHUNK_BYTES`.
+const JOB_QUEUE_DEPTH: usize = 32;
+/// Decompressed bytes allowed per entry beyond its content: header, padding,
+/// and typical PAX / GNU long-name records.
+const TAR_OVERHEAD_PER_ENTRY: u64 = 4 * 1024;
+/// Decompressed bytes allowed beyond the per-entry overhead: end-of-archive
+/// blocks and record padding (GNU tar pads to 10 KiB).
+const TAR_OVERHEAD_FIXED: u64 = 1024 * 1024;
+/// Mode of directories the archive implies but does not list.
+const IMPLIED_DIR_MODE: u32 = 0o755;
+/// Owner bits every extracted directory keeps, so extraction can fill it and
+/// the caller can delete the tree again.
+const DIR_OWNER_BITS: u32 = 0o700;
+const PERMISSION_BITS: u32 = 0o777;
+
+/// Caps protecting the host from hostile or broken archives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// Cap on the sum of the sizes of all entries.
     pub max_unpacked_bytes: u64,
+    /// Cap on the number of files and directories.
     pub max_entries: u64,
 }
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_unpacked_bytes: 1 << 30,
+        Self {
+            max_unpacked_bytes: 1024 * 1024 * 1024,
             max_entries: 100_000,
         }
     }
 }
+
+impl Limits {
+    /// Cap on the whole decompressed tar stream (content plus tar metadata),
+    /// derived from the other two caps.
+    pub fn max_decompressed_stream_bytes(&self) -> u64 {
+        self.max_unpacked_bytes
+            .saturating_add(self.max_entries.saturating_mul(TAR_OVERHEAD_PER_ENTRY))
+            .saturating_add(TAR_OVERHEAD_FIXED)
+    }
+}
+
+/// What one successful extraction read and wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extracted {
+    /// SHA-256 of every byte of the source, including any after the gzip member.
     pub sha256: [u8; 32],
+    /// Bytes read from the source.
     pub compressed_bytes: u64,
+    /// Sum of the sizes of all entries.
     pub unpacked_bytes: u64,
+    /// Files and directories listed in the archive.
     pub entries: u64,
 }
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum ArchiveError {
-    #[error("stub")]
-    Stub,
-}
-pub fn extract_tar_gz<R: std::io::Read>(
-    _source: R,
-    _dest: &Path,
-    _limits: &Limits,
-    _on_progress: &mut dyn FnMut(u64),
+
+/// Reads `source` exactly once, start to EOF: hashes every raw byte (SHA-256),
+/// gunzips, walks tar entries and writes them under `dest` (an existing, empty
+/// directory). `on_progress` receives the raw bytes read so far.
+///
+/// On error `dest` may hold partial output; the caller removes it.
+pub fn extract_tar_gz<R: Read>(
+    source: R,
+    dest: &Path,
+    limits: &Limits,
+    on_progress: &mut dyn FnMut(u64),
 ) -> Result<Extracted, ArchiveError> {
-    todo!()
+    let raw = BufReader::with_capacity(CHUNK_BYTES, HashingReader::new(source, on_progress));
+    let tar_stream = CappedReader::new(GzDecoder::new(raw), limits.max_decompressed_stream_bytes());
+    let (jobs, queue) = mpsc::sync_channel(JOB_QUEUE_DEPTH);
+    let (produced, written) = thread::scope(|scope| {
+        let writer = scope.spawn(move || writer::run(dest, queue));
+        let produced = read_all_entries(tar_stream, limits, jobs);
+        let written = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (produced, written)
+    });
+    let (hashing, totals) = match (produced, written) {
+        (Ok(done), Ok(())) => done,
+        (Err(Stop::Archive(error)), _) | (Ok(_), Err(error)) => return Err(error),
+        (Err(Stop::WriterGone), written) => return Err(writer_failure(dest, written)),
+    };
+    let (sha256, compressed_bytes) = hashing.finish();
+    Ok(Extracted {
+        sha256,
+        compressed_bytes,
+        unpacked_bytes: totals.unpacked_bytes,
+        entries: totals.entries,
+    })
+}
+
+type TarStream<'p, R> = CappedReader<GzDecoder<BufReader<HashingReader<'p, R>>>>;
+
+/// Why reading entries stopped early.
+enum Stop {
+    Archive(ArchiveError),
+    /// The writer thread hung up; its own result says why.
+    WriterGone,
+}
+
+impl From<ArchiveError> for Stop {
+    fn from(error: ArchiveError) -> Self {
+        Stop::Archive(error)
+    }
+}
+
+#[derive(Default)]
+struct Totals {
+    entries: u64,
+    unpacked_bytes: u64,
+}
+
+/// Walks every entry, queueing filesystem jobs, then reads the source to EOF.
+fn read_all_entries<'p, R: Read>(
+    tar_stream: TarStream<'p, R>,
+    limits: &Limits,
+    jobs: SyncSender<Job>,
+) -> Result<(HashingReader<'p, R>, Totals), Stop> {
+    let mut archive = tar::Archive::new(tar_stream);
+    let totals = walk_entries(&mut archive, limits, &jobs)?;
+    drop(jobs);
+    let hashing = read_to_eof(archive.into_inner())?;
+    Ok((hashing, totals))
+}
+
+fn walk_entries<S: Read>(
+    archive: &mut tar::Archive<S>,
+    limits: &Limits,
+    jobs: &SyncSender<Job>,
+) -> Result<Totals, Stop> {
+    let mut totals = Totals::default();
+    let mut registry = PathRegistry::default();
+    let entries = archive.entries().map_err(ArchiveError::from_reader_chain)?;
+    for entry in entries {
+        let mut entry = entry.map_err(ArchiveError::from_reader_chain)?;
+        let raw_name = entry.path_bytes().into_owned();
+        let kind = policy::classify(entry.header().entry_type()).map_err(|kind| {
+            ArchiveError::UnsupportedEntry {
+                path: display_name(&raw_name),
+                kind,
+            }
+        })?;
+        if kind == EntryKind::GlobalMetadata {
+            continue;
+        }
+        let size = entry.size();
+        count_entry(&mut totals, &raw_name, size, limits)?;
+        let name =
+            policy::normalise(&raw_name, kind).map_err(|reason| ArchiveError::UnsafePath {
+                path: display_name(&raw_name),
+                reason,
+            })?;
+        let mode = entry_mode(entry.header(), &raw_name)?;
+        queue_parents(&mut registry, name, kind, mode, jobs)?;
+        if kind == EntryKind::File {
+            queue_file(&mut entry, name, mode, size, jobs)?;
+        }
+    }
+    Ok(totals)
+}
+
+fn count_entry(
+    totals: &mut Totals,
+    raw_name: &[u8],
+    size: u64,
+    limits: &Limits,
+) -> Result<(), ArchiveError> {
+    totals.entries += 1;
+    if totals.entries > limits.max_entries {
+        return Err(ArchiveError::TooManyEntries {
+            path: display_name(raw_name),
+            cap: limits.max_entries,
+        });
+    }
+    totals.unpacked_bytes = totals
+        .unpacked_bytes
+        .checked_add(size)
+        .filter(|&total| total <= limits.max_unpacked_bytes)
+        .ok_or_else(|| ArchiveError::UnpackedTooLarge {
+            path: display_name(raw_name),
+            cap: limits.max_unpacked_bytes,
+        })?;
+    Ok(())
+}
+
+/// Permission bits only: setuid, setgid and sticky are dropped.
+fn entry_mode(header: &tar::Header, raw_name: &[u8]) -> Result<u32, ArchiveError> {
+    let mode = header.mode().map_err(|e| ArchiveError::Corrupt {
+        detail: format!(
+            "entry {:?} has an unreadable mode: {e}",
+            display_name(raw_name)
+        ),
+    })?;
+    Ok(mode & PERMISSION_BITS)
+}
+
+/// Claims `name`, queueing its missing parent directories and, for a
+/// directory, the directory itself.
+fn queue_parents(
+    registry: &mut PathRegistry,
+    name: &[u8],
+    kind: EntryKind,
+    mode: u32,
+    jobs: &SyncSender<Job>,
+) -> Result<(), Stop> {
+    let claim = registry
+        .claim(name, kind)
+        .map_err(|conflict| match conflict {
+            Conflict::Duplicate => ArchiveError::DuplicatePath {
+                path: display_name(name),
+            },
+            Conflict::UnderFile { ancestor } => ArchiveError::PathUnderFile {
+                path: display_name(name),
+                ancestor: display_name(&ancestor),
+            },
+        })?;
+    for parent in claim.missing_parents {
+        send(
+            jobs,
+            Job::Dir {
+                path: relative_path(&parent),
+                mode: IMPLIED_DIR_MODE,
+            },
+        )?;
+    }
+    if kind == EntryKind::Dir && claim.create_entry {
+        send(
+            jobs,
+            Job::Dir {
+                path: relative_path(name),
+                mode: mode | DIR_OWNER_BITS,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Streams the entry's content to the writer in chunks, so memory stays
+/// bounded whatever the file size.
+fn queue_file(
+    entry: &mut impl Read,
+    name: &[u8],
+    mode: u32,
+    size: u64,
+    jobs: &SyncSender<Job>,
+) -> Result<(), Stop> {
+    let mut remaining = size;
+    let first = read_chunk(entry, &mut remaining, name)?;
+    let path = relative_path(name);
+    send(
+        jobs,
+        Job::File {
+            path,
+            mode,
+            chunk: first,
+        },
+    )?;
+    while remaining > 0 {
+        let chunk = read_chunk(entry, &mut remaining, name)?;
+        send(jobs, Job::Append(chunk))?;
+    }
+    Ok(())
+}
+
+/// Reads the next `min(remaining, CHUNK_BYTES)` bytes of an entry; the entry
+/// must deliver every byte its header declares.
+fn read_chunk(
+    content: &mut impl Read,
+    remaining: &mut u64,
+    name: &[u8],
+) -> Result<Vec<u8>, ArchiveError> {
+    let len = usize::try_from(*remaining).map_or(CHUNK_BYTES, |r| r.min(CHUNK_BYTES));
+    let mut chunk = vec![0; len];
+    content
+        .read_exact(&mut chunk)
+        .map_err(|e| match ArchiveError::from_reader_chain(e) {
+            ArchiveError::Truncated { detail } => ArchiveError::Truncated {
+                detail: format!("entry {:?} ends early ({detail})", display_name(name)),
+            },
+            other => other,
+        })?;
+    *remaining -= len as u64;
+    Ok(chunk)
+}
+
+fn send(jobs: &SyncSender<Job>, job: Job) -> Result<(), Stop> {
+    jobs.send(job).map_err(|_| Stop::WriterGone)
+}
+
+fn relative_path(name: &[u8]) -> PathBuf {
+    PathBuf::from(OsStr::from_bytes(name))
+}
+
+/// Reads the rest of the gzip member, which is what checks its CRC-32 and
+/// length trailer, then any raw bytes after it, so the hash covers the whole
+/// source.
+fn read_to_eof<'p, R: Read>(
+    mut tar_stream: TarStream<'p, R>,
+) -> Result<HashingReader<'p, R>, ArchiveError> {
+    let mut scratch = vec![0; CHUNK_BYTES];
+    stream::drain(&mut tar_stream, &mut scratch).map_err(ArchiveError::from_reader_chain)?;
+    let mut raw = tar_stream.into_inner().into_inner();
+    stream::drain(&mut raw, &mut scratch).map_err(ArchiveError::from_reader_chain)?;
+    Ok(raw.into_inner())
+}
+
+fn writer_failure(dest: &Path, written: Result<(), ArchiveError>) -> ArchiveError {
+    match written {
+        Err(error) => error,
+        // The writer only hangs up early after failing, so this is unreachable
+        // in practice; report it rather than panic.
+        Ok(()) => ArchiveError::Write {
+            path: dest.to_path_buf(),
+            source: std::io::Error::other("extraction writer stopped unexpectedly"),
+        },
+    }
 }
