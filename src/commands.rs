@@ -258,6 +258,7 @@ fn print_plan(ctx: &Context, plan: &Plan, _observed: &Observed) {
 }
 
 fn apply_cmd(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
+    ctx.load_lockfile()?; // a bad lockfile is reported before anything is created
     let wait = if args.no_wait { Wait::No } else { Wait::Block };
     let _lock = HostLock::acquire(&ctx.layout.lock_file(), wait, |pid| waiting(ctx, pid))?;
     report_recovered(ctx, &txn::recover(&ctx.layout)?);

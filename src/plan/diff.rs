@@ -229,6 +229,8 @@ fn link(
             return Ok(());
         }
         LinkState::Link { target: t } => Some(t.clone()),
+        // golock creates its own data dir; a system link's dir must exist.
+        LinkState::Missing { .. } if role == LinkRole::Active => None,
         LinkState::Missing {
             parent_exists: true,
         } => None,

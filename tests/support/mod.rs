@@ -109,13 +109,18 @@ impl Host {
     }
 
     pub fn golock(&self) -> Command {
+        self.golock_for(&self.lockfile())
+    }
+
+    /// golock on this host with another lockfile.
+    pub fn golock_for(&self, lockfile: &Path) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_golock"));
         cmd.arg("--root")
             .arg(&self.root)
             .arg("--home")
             .arg(&self.home)
             .arg("--lockfile")
-            .arg(self.lockfile())
+            .arg(lockfile)
             .arg("--color")
             .arg("never")
             .current_dir(&self.repo)
