@@ -28,6 +28,7 @@ Output (all under target/golock-test/, gitignored), for OUT = corpus/ or bench-c
   OUT/modules.json                 [{path, version, escaped_path, escaped_version, time,
                                      files, zip_size, h1, gomod_h1}] computed here
                                      (h1 = dirhash.Hash1; checked against go's go.sum)
+  OUT/bin/app                      the app built by `go build -o OUT/bin/ ./...` (and run once)
   OUT/env.sh                       `export` lines for the reference environment below
   OUT/ref-cache/                   GOMODCACHE filled by the real go (`go mod tidy`, then
                                    `go build ./...` and `go mod verify` must pass)
@@ -41,6 +42,17 @@ Reference environment (also in OUT/env.sh):
   HOME=GOPATH-parent=<abs target/golock-test/go-home>  GOCACHE=<...>/go-home/gocache
   CGO_ENABLED=0
 
+What go1.27.3 writes in ref-cache (umask 022), e.g. for corp.example/files v1.0.0:
+  cache/download/<esc path>/@v/{list,<v>.info,<v>.lock,<v>.mod,<v>.zip,<v>.ziphash} 0644,
+    dirs 0755; <v>.lock is empty; .zip is the proxy's bytes; .mod is verbatim (even CRLF);
+    .info is re-marshalled (compact JSON, unknown fields dropped, RFC3339Nano time);
+    .ziphash is the h1 without newline; `list` = versions with a .mod file in that dir
+    whose *escaped* file name is canonical semver, so v1.0.0-RC1 (v1.0.0-!r!c1.mod) is
+    never listed, "v0.9.0\n" is; a go.mod-only module gets just <v>.mod (no .info).
+  cache/lock (empty, 0644) appears only when go writes a go.sum.
+  <esc path>@<esc v>/ extracted tree: dirs 0555, files 0444 (0755 in the zip too).
+  No sumdb/, .partial or temp files remain. `go mod download` gives the same tree.
+
 Everything is deterministic: rerunning with the same arguments yields the same
 bytes in proxy/ and app/ (and the same go.sum).
 
@@ -48,7 +60,8 @@ Feature corpus modules (path  version):
   corp.example/Upper/Case    v0.9.0, v1.0.0-RC1   uppercase in path and prerelease
   corp.example/incompat      v1.1.0, v2.0.0+incompatible  no go.mod in the zips
   corp.example/pseudo        v0.0.0-20240102030405-abcdefabcdef  pseudo-version
-  corp.example/major/v2      v2.1.0   /v2 module; requires Upper/Case v0.9.0 (go.mod-only dep)
+  corp.example/major/v2      v2.1.0   /v2 module, `go 1.16` (unpruned); requires Upper/Case
+                                      v0.9.0, so go fetches only v0.9.0.mod (go.sum /go.mod line)
   gopkg.in/corpx.v1          v1.0.0   gopkg.in path
   corp.example/files         v1.0.0   non-ASCII names, empty files, 0755 files, 12-deep dirs,
                                       a 256 KiB incompressible file, punctuation in names
@@ -236,7 +249,9 @@ def feature_modules():
             "corp.example/major/v2",
             "v2.1.0",
             {
-                "go.mod": "module corp.example/major/v2\n\ngo 1.18\n\nrequire corp.example/Upper/Case v0.9.0\n",
+                # go 1.16: an unpruned module, so the go.mod of its requirement Upper/Case
+                # v0.9.0 is loaded too (a go.mod-only entry in go.sum and the cache)
+                "go.mod": "module corp.example/major/v2\n\ngo 1.16\n\nrequire corp.example/Upper/Case v0.9.0\n",
                 "major.go": gofile(
                     "major",
                     'import upper "corp.example/Upper/Case"\n\n'
@@ -503,7 +518,7 @@ def check_gosum(gosum_text, manifest, app_requires_all):
 def build(out, mods, app_files, go, requires):
     timings = {}
     t0 = time.monotonic()
-    for sub in ("proxy", "app"):
+    for sub in ("proxy", "app", "bin"):
         rmtree_rw(os.path.join(out, sub))
     rmtree_rw(os.path.join(out, "ref-cache"))
     for f in ("stamp", "go.sum", "modules.json", "env.sh"):
@@ -526,7 +541,11 @@ def build(out, mods, app_files, go, requires):
     )
     app = os.path.join(out, "app")
     run([go, "mod", "tidy"], app, env, timings, "go mod tidy")
-    run([go, "build", "./..."], app, env, timings, "go build ./...")
+    # -o DIR/ keeps the main binary out of app/; running it proves the link.
+    bindir = os.path.join(out, "bin") + os.sep
+    rmtree_rw(bindir)
+    run([go, "build", "-o", bindir, "./..."], app, env, timings, "go build ./...")
+    run([os.path.join(bindir, "app")], app, env, timings, "run app")
     verify = run([go, "mod", "verify"], app, env, timings, "go mod verify")
     if "all modules verified" not in verify:
         sys.exit("go mod verify: " + verify)
