@@ -38,9 +38,13 @@ use writer::Job;
 
 /// Size of raw reads from the source and of file content chunks.
 const CHUNK_BYTES: usize = 256 * 1024;
-/// Jobs in flight to the writer thread; bounds memory to about
-/// `JOB_QUEUE_DEPTH * CHUNK_BYTES`.
-const JOB_QUEUE_DEPTH: usize = 32;
+/// Threads creating and writing files. Two overlap the kernel's file
+/// creation with inflating and hashing, and with each other where inode
+/// allocation is slow (measured on ext4); more only adds contention on 2 cores.
+const FILE_WRITER_THREADS: usize = 2;
+/// Jobs in flight per writer thread; bounds memory to about
+/// `FILE_WRITER_THREADS * JOB_QUEUE_DEPTH * CHUNK_BYTES`.
+const JOB_QUEUE_DEPTH: usize = 16;
 /// Decompressed bytes allowed per entry beyond its content: header, padding,
 /// and typical PAX / GNU long-name records.
 const TAR_OVERHEAD_PER_ENTRY: u64 = 4 * 1024;
@@ -108,13 +112,24 @@ pub fn extract_tar_gz<R: Read>(
 ) -> Result<Extracted, ArchiveError> {
     let raw = BufReader::with_capacity(CHUNK_BYTES, HashingReader::new(source, on_progress));
     let tar_stream = CappedReader::new(GzDecoder::new(raw), limits.max_decompressed_stream_bytes());
-    let (jobs, queue) = mpsc::sync_channel(JOB_QUEUE_DEPTH);
+    let (senders, queues): (Vec<_>, Vec<_>) = (0..FILE_WRITER_THREADS)
+        .map(|_| mpsc::sync_channel(JOB_QUEUE_DEPTH))
+        .unzip();
     let (produced, written) = thread::scope(|scope| {
-        let writer = scope.spawn(move || writer::run(dest, queue));
-        let produced = read_all_entries(tar_stream, limits, jobs);
-        let written = writer
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let writers: Vec<_> = queues
+            .into_iter()
+            .map(|queue| scope.spawn(move || writer::run(dest, queue)))
+            .collect();
+        let produced = read_all_entries(tar_stream, dest, limits, FileQueues::new(senders));
+        // Joins every writer, keeping the first failure.
+        let written = writers
+            .into_iter()
+            .map(|writer| {
+                writer
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .fold(Ok(()), Result::and);
         (produced, written)
     });
     let (hashing, totals) = match (produced, written) {
@@ -136,7 +151,7 @@ type TarStream<'p, R> = CappedReader<GzDecoder<BufReader<HashingReader<'p, R>>>>
 /// Why reading entries stopped early.
 enum Stop {
     Archive(ArchiveError),
-    /// The writer thread hung up; its own result says why.
+    /// A writer thread hung up; its own result says why.
     WriterGone,
 }
 
@@ -152,23 +167,54 @@ struct Totals {
     unpacked_bytes: u64,
 }
 
-/// Walks every entry, queueing filesystem jobs, then reads the source to EOF.
+/// Hands each file to the next writer thread in turn; all chunks of a file go
+/// to the writer that created it.
+struct FileQueues {
+    senders: Vec<SyncSender<Job>>,
+    current: usize,
+}
+
+impl FileQueues {
+    fn new(senders: Vec<SyncSender<Job>>) -> Self {
+        Self {
+            senders,
+            current: 0,
+        }
+    }
+
+    fn start_file(&mut self, job: Job) -> Result<(), Stop> {
+        self.current = (self.current + 1) % self.senders.len();
+        self.continue_file(job)
+    }
+
+    fn continue_file(&self, job: Job) -> Result<(), Stop> {
+        self.senders[self.current]
+            .send(job)
+            .map_err(|_| Stop::WriterGone)
+    }
+}
+
+/// Walks every entry, creating directories and queueing files, then reads
+/// the source to EOF.
 fn read_all_entries<'p, R: Read>(
     tar_stream: TarStream<'p, R>,
+    dest: &Path,
     limits: &Limits,
-    jobs: SyncSender<Job>,
+    mut files: FileQueues,
 ) -> Result<(HashingReader<'p, R>, Totals), Stop> {
     let mut archive = tar::Archive::new(tar_stream);
-    let totals = walk_entries(&mut archive, limits, &jobs)?;
-    drop(jobs);
+    let totals = walk_entries(&mut archive, dest, limits, &mut files)?;
+    // Lets the writers finish while the gzip trailer is being read.
+    drop(files);
     let hashing = read_to_eof(archive.into_inner())?;
     Ok((hashing, totals))
 }
 
 fn walk_entries<S: Read>(
     archive: &mut tar::Archive<S>,
+    dest: &Path,
     limits: &Limits,
-    jobs: &SyncSender<Job>,
+    files: &mut FileQueues,
 ) -> Result<Totals, Stop> {
     let mut totals = Totals::default();
     let mut registry = PathRegistry::default();
@@ -193,9 +239,9 @@ fn walk_entries<S: Read>(
                 reason,
             })?;
         let mode = entry_mode(entry.header(), &raw_name)?;
-        queue_parents(&mut registry, name, kind, mode, jobs)?;
+        create_dirs(&mut registry, dest, name, kind, mode)?;
         if kind == EntryKind::File {
-            queue_file(&mut entry, name, mode, size, jobs)?;
+            queue_file(&mut entry, name, mode, size, files)?;
         }
     }
     Ok(totals)
@@ -236,15 +282,15 @@ fn entry_mode(header: &tar::Header, raw_name: &[u8]) -> Result<u32, ArchiveError
     Ok(mode & PERMISSION_BITS)
 }
 
-/// Claims `name`, queueing its missing parent directories and, for a
-/// directory, the directory itself.
-fn queue_parents(
+/// Claims `name` and creates its missing parent directories and, for a
+/// directory entry, the directory itself.
+fn create_dirs(
     registry: &mut PathRegistry,
+    dest: &Path,
     name: &[u8],
     kind: EntryKind,
     mode: u32,
-    jobs: &SyncSender<Job>,
-) -> Result<(), Stop> {
+) -> Result<(), ArchiveError> {
     let claim = registry
         .claim(name, kind)
         .map_err(|conflict| match conflict {
@@ -257,22 +303,10 @@ fn queue_parents(
             },
         })?;
     for parent in claim.missing_parents {
-        send(
-            jobs,
-            Job::Dir {
-                path: relative_path(&parent),
-                mode: IMPLIED_DIR_MODE,
-            },
-        )?;
+        writer::create_dir(dest, &relative_path(&parent), IMPLIED_DIR_MODE)?;
     }
     if kind == EntryKind::Dir && claim.create_entry {
-        send(
-            jobs,
-            Job::Dir {
-                path: relative_path(name),
-                mode: mode | DIR_OWNER_BITS,
-            },
-        )?;
+        writer::create_dir(dest, &relative_path(name), mode | DIR_OWNER_BITS)?;
     }
     Ok(())
 }
@@ -284,22 +318,19 @@ fn queue_file(
     name: &[u8],
     mode: u32,
     size: u64,
-    jobs: &SyncSender<Job>,
+    files: &mut FileQueues,
 ) -> Result<(), Stop> {
     let mut remaining = size;
     let first = read_chunk(entry, &mut remaining, name)?;
     let path = relative_path(name);
-    send(
-        jobs,
-        Job::File {
-            path,
-            mode,
-            chunk: first,
-        },
-    )?;
+    files.start_file(Job::File {
+        path,
+        mode,
+        chunk: first,
+    })?;
     while remaining > 0 {
         let chunk = read_chunk(entry, &mut remaining, name)?;
-        send(jobs, Job::Append(chunk))?;
+        files.continue_file(Job::Append(chunk))?;
     }
     Ok(())
 }
@@ -323,10 +354,6 @@ fn read_chunk(
         })?;
     *remaining -= len as u64;
     Ok(chunk)
-}
-
-fn send(jobs: &SyncSender<Job>, job: Job) -> Result<(), Stop> {
-    jobs.send(job).map_err(|_| Stop::WriterGone)
 }
 
 fn relative_path(name: &[u8]) -> PathBuf {

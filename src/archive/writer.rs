@@ -1,5 +1,7 @@
-//! The filesystem side of extraction, run on its own thread so creating and
-//! writing files overlaps with inflating and hashing the next entries.
+//! The filesystem side of extraction. Files are created and written on
+//! worker threads, so that work (mostly kernel time) overlaps with inflating
+//! and hashing the next entries and, on filesystems where inode allocation is
+//! slow, proceeds in parallel.
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
@@ -9,13 +11,9 @@ use std::sync::mpsc::Receiver;
 
 use super::ArchiveError;
 
-/// One filesystem action, in archive order. Paths are relative to the
+/// Work for a file writer thread, in archive order. Paths are relative to the
 /// destination and already validated.
 pub(super) enum Job {
-    Dir {
-        path: PathBuf,
-        mode: u32,
-    },
     /// Creates a new file and writes its first chunk of content.
     File {
         path: PathBuf,
@@ -31,11 +29,6 @@ pub(super) fn run(dest: &Path, jobs: Receiver<Job>) -> Result<(), ArchiveError> 
     let mut current: Option<(File, PathBuf)> = None;
     for job in jobs {
         match job {
-            Job::Dir { path, mode } => {
-                current = None;
-                let path = dest.join(path);
-                create_dir(&path, mode).map_err(|source| ArchiveError::Write { path, source })?;
-            }
             Job::File { path, mode, chunk } => {
                 let path = dest.join(path);
                 let file =
@@ -63,8 +56,14 @@ pub(super) fn run(dest: &Path, jobs: Receiver<Job>) -> Result<(), ArchiveError> 
     Ok(())
 }
 
-fn create_dir(path: &Path, mode: u32) -> io::Result<()> {
-    DirBuilder::new().mode(mode).create(path)
+/// Directories are created by the entry-reading thread itself, so they exist
+/// before any file job inside them is queued.
+pub(super) fn create_dir(dest: &Path, relative: &Path, mode: u32) -> Result<(), ArchiveError> {
+    let path = dest.join(relative);
+    DirBuilder::new()
+        .mode(mode)
+        .create(&path)
+        .map_err(|source| ArchiveError::Write { path, source })
 }
 
 /// `create_new` (O_EXCL) never follows or reuses anything already at `path`;
