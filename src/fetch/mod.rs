@@ -17,6 +17,10 @@ pub mod http;
 pub mod netproxy;
 pub mod proxy;
 
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod testserver;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
