@@ -5,7 +5,7 @@
 //! * [`proxy`]: the GOPROXY protocol (sources, file layout, URL building).
 //! * [`http`]: the HTTP client, its options, retries and body copying.
 //! * [`netproxy`]: HTTP_PROXY / HTTPS_PROXY / NO_PROXY semantics.
-//! * [`download`](mod@download): resumable downloads and streaming reads.
+//! * `download`: resumable downloads and streaming reads.
 //!
 //! Sources are tried in order, like cmd/go's `GOPROXY=a|b` (fall through on
 //! any error): "not found" (404/410, missing file) moves on quietly, any
