@@ -10,6 +10,7 @@ pub mod archive;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
+pub mod fetch;
 pub mod fsx;
 pub mod host;
 pub mod layout;

@@ -1,0 +1,469 @@
+//! The HTTP(S) client: one configured [`Http`] (ureq agents that are reused
+//! for every request), its options (timeouts, retries, proxies, extra CA
+//! bundle), a single GET, the retry loop with jittered exponential backoff,
+//! and the body copy loop that enforces size caps and detects truncation.
+
+use std::collections::hash_map::RandomState;
+use std::fs::{self, File};
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use ureq::config::AutoHeaderValue;
+use ureq::http::{Response, Uri};
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::{Agent, Body};
+
+use super::FetchError;
+use super::netproxy::{NoProxy, normalize_proxy};
+use super::proxy::redact_url;
+
+/// The longest pause between two attempts, however many were made.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const COPY_BUF: usize = 64 * 1024;
+
+/// How [`Http`] talks to servers.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    /// Limit for DNS resolution plus TCP connect (plus proxy and TLS setup).
+    pub connect_timeout: Duration,
+    /// Per-read idle timeout: the longest wait for any byte.
+    pub read_timeout: Duration,
+    /// Extra attempts after the first, on retryable failures.
+    pub retries: u32,
+    /// First pause between attempts; doubles each time, jittered.
+    pub backoff: Duration,
+    /// Extra PEM CA bundle (--cacert / SSL_CERT_FILE), trusted in addition
+    /// to the built-in Mozilla roots.
+    pub ca_file: Option<PathBuf>,
+    /// Proxy for `http://` URLs (HTTP_PROXY).
+    pub http_proxy: Option<String>,
+    /// Proxy for `https://` URLs (HTTPS_PROXY).
+    pub https_proxy: Option<String>,
+    /// Hosts that bypass the proxies (NO_PROXY), see [`super::netproxy`].
+    pub no_proxy: Option<String>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            connect_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(60),
+            retries: 3,
+            backoff: Duration::from_millis(500),
+            ca_file: None,
+            http_proxy: None,
+            https_proxy: None,
+            no_proxy: None,
+        }
+    }
+}
+
+impl HttpOptions {
+    /// Defaults plus HTTP_PROXY, HTTPS_PROXY, NO_PROXY (uppercase first,
+    /// then lowercase, as Go reads them) and SSL_CERT_FILE.
+    pub fn from_env() -> HttpOptions {
+        HttpOptions::default().with_env(|k| std::env::var(k).ok())
+    }
+
+    /// Fill the proxy and CA settings from `get` (an environment lookup).
+    pub fn with_env(mut self, get: impl Fn(&str) -> Option<String>) -> HttpOptions {
+        let pick = |upper: &str, lower: &str| {
+            get(upper)
+                .filter(|v| !v.is_empty())
+                .or_else(|| get(lower).filter(|v| !v.is_empty()))
+        };
+        self.http_proxy = pick("HTTP_PROXY", "http_proxy");
+        self.https_proxy = pick("HTTPS_PROXY", "https_proxy");
+        self.no_proxy = pick("NO_PROXY", "no_proxy");
+        if self.ca_file.is_none() {
+            self.ca_file = get("SSL_CERT_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from);
+        }
+        self
+    }
+}
+
+/// An agent that reaches servers through one proxy.
+struct Via {
+    proxy: String,
+    agent: Agent,
+}
+
+/// The HTTP client: built once, reused for every request.
+pub struct Http {
+    direct: Agent,
+    via_http: Option<Via>,
+    via_https: Option<Via>,
+    no_proxy: NoProxy,
+    retries: u32,
+    backoff: Duration,
+}
+
+impl Http {
+    pub fn new(opts: HttpOptions) -> Result<Http, FetchError> {
+        let tls = tls_config(opts.ca_file.as_deref())?;
+        let direct = build_agent(&opts, &tls, None);
+        let http_proxy = opts.http_proxy.as_deref().and_then(normalize_proxy);
+        let https_proxy = opts.https_proxy.as_deref().and_then(normalize_proxy);
+        let via_http = http_proxy.map(|p| make_via(&opts, &tls, p)).transpose()?;
+        let via_https = match (&https_proxy, &via_http) {
+            (Some(p), Some(v)) if *p == v.proxy => Some(Via {
+                proxy: p.clone(),
+                agent: v.agent.clone(),
+            }),
+            (Some(p), _) => Some(make_via(&opts, &tls, p.clone())?),
+            (None, _) => None,
+        };
+        Ok(Http {
+            direct,
+            via_http,
+            via_https,
+            no_proxy: NoProxy::parse(opts.no_proxy.as_deref().unwrap_or_default()),
+            retries: opts.retries,
+            backoff: opts.backoff,
+        })
+    }
+
+    /// The proxy a request to `url` goes through, or `None` for direct.
+    pub fn proxy_for(&self, url: &str) -> Result<Option<&str>, FetchError> {
+        Ok(self.via_for(url)?.map(|v| v.proxy.as_str()))
+    }
+
+    fn via_for(&self, url: &str) -> Result<Option<&Via>, FetchError> {
+        let uri: Uri = url.parse().map_err(|e| FetchError::BadUrl {
+            url: redact_url(url),
+            reason: format!("{e}"),
+        })?;
+        let https = match uri.scheme_str() {
+            Some(s) if s.eq_ignore_ascii_case("https") => true,
+            Some(s) if s.eq_ignore_ascii_case("http") => false,
+            _ => {
+                return Err(FetchError::BadUrl {
+                    url: redact_url(url),
+                    reason: "only http:// and https:// URLs can be fetched".into(),
+                });
+            }
+        };
+        let host = uri.host().unwrap_or_default();
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let via = if https {
+            &self.via_https
+        } else {
+            &self.via_http
+        };
+        Ok(via.as_ref().filter(|_| !self.no_proxy.bypass(host, port)))
+    }
+
+    /// One GET (redirects followed), `Range: bytes=<from>-` when asked.
+    /// Any status is returned as a response; only transport failures err.
+    pub(crate) fn send(
+        &self,
+        url: &str,
+        range_from: Option<u64>,
+    ) -> Result<Response<Body>, FetchError> {
+        let agent = self.via_for(url)?.map_or(&self.direct, |v| &v.agent);
+        let mut req = agent.get(url);
+        if let Some(from) = range_from {
+            req = req.header("Range", format!("bytes={from}-"));
+        }
+        req.call().map_err(|e| map_ureq(url, e))
+    }
+
+    /// Run `f` until it succeeds, fails for good, or `retries` extra
+    /// attempts were spent on retryable failures.
+    pub(crate) fn retrying<T>(
+        &self,
+        mut f: impl FnMut() -> Result<T, FetchError>,
+    ) -> Result<T, FetchError> {
+        let mut delay = self.backoff;
+        let mut attempt: u32 = 1;
+        loop {
+            match f() {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_retryable() && attempt <= self.retries => {
+                    thread::sleep(jitter(delay));
+                    delay = delay.saturating_mul(2).min(MAX_BACKOFF);
+                    attempt += 1;
+                }
+                Err(e) if e.is_retryable() && attempt > 1 => {
+                    return Err(FetchError::RetriesExhausted {
+                        attempts: attempt,
+                        last: Box::new(e),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// GET `url` into `sink` (reset before each attempt), retrying.
+    /// `Ok(None)` on 404/410.
+    pub(crate) fn get_into(
+        &self,
+        url: &str,
+        sink: &mut dyn Sink,
+        max: u64,
+    ) -> Result<Option<(u64, [u8; 32])>, FetchError> {
+        self.retrying(|| {
+            sink.reset()?;
+            let resp = self.send(url, None)?;
+            let status = resp.status().as_u16();
+            if is_not_found(status) {
+                return Ok(None);
+            }
+            expect_status(url, status, 200)?;
+            let total = resp.body().content_length();
+            check_max(url, total, max)?;
+            let mut body = resp.into_body().into_reader();
+            let mut hasher = Sha256::new();
+            let size = copy_body(
+                url,
+                &mut body,
+                sink,
+                &mut hasher,
+                0,
+                total,
+                max,
+                &mut |_, _| {},
+            )?;
+            Ok(Some((size, hasher.finalize().into())))
+        })
+    }
+}
+
+fn make_via(opts: &HttpOptions, tls: &TlsConfig, proxy: String) -> Result<Via, FetchError> {
+    let bad = |reason: String| FetchError::BadProxy {
+        value: redact_url(&proxy),
+        reason,
+    };
+    let parsed = ureq::Proxy::new(&proxy).map_err(|e| bad(e.to_string()))?;
+    if !matches!(
+        parsed.protocol(),
+        ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
+    ) {
+        return Err(bad("only http:// and https:// proxies are supported".into()));
+    }
+    let agent = build_agent(opts, tls, Some(parsed));
+    Ok(Via { proxy, agent })
+}
+
+fn build_agent(opts: &HttpOptions, tls: &TlsConfig, proxy: Option<ureq::Proxy>) -> Agent {
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_resolve(Some(opts.connect_timeout))
+        .timeout_connect(Some(opts.connect_timeout))
+        .timeout_per_read(Some(opts.read_timeout))
+        .timeout_per_write(Some(opts.read_timeout))
+        // Identity encoding: sizes, ranges and hashes are of the real bytes.
+        .accept_encoding(AutoHeaderValue::None)
+        .user_agent(concat!("golock/", env!("CARGO_PKG_VERSION")))
+        .proxy(proxy)
+        .tls_config(tls.clone())
+        .build();
+    Agent::new_with_config(config)
+}
+
+/// Mozilla's roots, plus the certificates of `ca_file` when given.
+fn tls_config(ca_file: Option<&Path>) -> Result<TlsConfig, FetchError> {
+    let Some(path) = ca_file else {
+        return Ok(TlsConfig::default());
+    };
+    let bad = |reason: String| FetchError::CaFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let pem = fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut extra = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(PemItem::Certificate(c)) => extra.push(c),
+            Ok(_) => {}
+            Err(e) => return Err(bad(e.to_string())),
+        }
+    }
+    if extra.is_empty() {
+        return Err(bad("no CERTIFICATE block found".into()));
+    }
+    let builtin = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|c| Certificate::from_der(c.as_ref()));
+    let roots: RootCerts = builtin.chain(extra).collect::<Vec<_>>().into();
+    Ok(TlsConfig::builder().root_certs(roots).build())
+}
+
+fn jitter(delay: Duration) -> Duration {
+    let random = RandomState::new().build_hasher().finish();
+    let half = delay / 2;
+    let spread = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX).max(1);
+    half + Duration::from_nanos(random % spread)
+}
+
+pub(crate) fn is_not_found(status: u16) -> bool {
+    status == 404 || status == 410
+}
+
+/// `Ok` for `want`; otherwise the error for that status.
+pub(crate) fn expect_status(url: &str, status: u16, want: u16) -> Result<(), FetchError> {
+    if status == want {
+        return Ok(());
+    }
+    let url = redact_url(url);
+    if is_not_found(status) {
+        return Err(FetchError::NotFound { url, status });
+    }
+    Err(FetchError::Status { url, status })
+}
+
+pub(crate) fn check_max(url: &str, total: Option<u64>, max: u64) -> Result<(), FetchError> {
+    match total {
+        Some(t) if t > max => Err(FetchError::TooLarge {
+            what: redact_url(url),
+            max,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Map a ureq failure to ours, naming the URL.
+pub(crate) fn map_ureq(url: &str, e: ureq::Error) -> FetchError {
+    let url = redact_url(url);
+    match e {
+        ureq::Error::Timeout(t) => FetchError::Timeout {
+            url,
+            phase: t.to_string(),
+        },
+        ureq::Error::Io(io) => map_io(url, io),
+        ureq::Error::BadUri(reason) => FetchError::BadUrl { url, reason },
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => FetchError::Tls {
+            url,
+            reason: e.to_string(),
+        },
+        other => FetchError::Transport {
+            url,
+            reason: other.to_string(),
+        },
+    }
+}
+
+fn map_io(url: String, io: io::Error) -> FetchError {
+    if let Some(ureq::Error::Timeout(t)) =
+        io.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>())
+    {
+        return FetchError::Timeout {
+            url,
+            phase: t.to_string(),
+        };
+    }
+    if matches!(
+        io.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    ) {
+        return FetchError::Timeout {
+            url,
+            phase: io.to_string(),
+        };
+    }
+    FetchError::Transport {
+        url,
+        reason: io.to_string(),
+    }
+}
+
+/// A failed read of a response body, `done` bytes of `total` in.
+pub(crate) fn read_error(url: &str, e: io::Error, done: u64, total: Option<u64>) -> FetchError {
+    match (map_io(redact_url(url), e), total) {
+        (t @ FetchError::Timeout { .. }, _) => t,
+        (_, Some(expected)) if done < expected => FetchError::Truncated {
+            url: redact_url(url),
+            got: done,
+            expected,
+        },
+        (other, _) => other,
+    }
+}
+
+/// Where fetched bytes go: restartable for retries.
+pub(crate) trait Sink {
+    fn put(&mut self, buf: &[u8]) -> Result<(), FetchError>;
+    /// Drop everything written so far.
+    fn reset(&mut self) -> Result<(), FetchError>;
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, buf: &[u8]) -> Result<(), FetchError> {
+        self.extend_from_slice(buf);
+        Ok(())
+    }
+    fn reset(&mut self) -> Result<(), FetchError> {
+        self.clear();
+        Ok(())
+    }
+}
+
+/// A file being written, named for error messages.
+pub(crate) struct FileSink {
+    pub file: File,
+    pub path: PathBuf,
+}
+
+impl Sink for FileSink {
+    fn put(&mut self, buf: &[u8]) -> Result<(), FetchError> {
+        self.file
+            .write_all(buf)
+            .map_err(|e| FetchError::write(&self.path, e))
+    }
+    fn reset(&mut self) -> Result<(), FetchError> {
+        self.file
+            .set_len(0)
+            .and_then(|()| self.file.rewind())
+            .map_err(|e| FetchError::write(&self.path, e))
+    }
+}
+
+/// Copy `body` into `sink`, hashing; `done` bytes are already there and
+/// `total` is the size the whole thing must reach. Fails past `max`, and
+/// with [`FetchError::Truncated`] when the body ends short of `total`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn copy_body(
+    url: &str,
+    body: &mut dyn Read,
+    sink: &mut dyn Sink,
+    hasher: &mut Sha256,
+    mut done: u64,
+    total: Option<u64>,
+    max: u64,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<u64, FetchError> {
+    let mut buf = vec![0u8; COPY_BUF];
+    loop {
+        let n = match body.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_error(url, e, done, total)),
+        };
+        done += n as u64;
+        if done > max {
+            return Err(FetchError::TooLarge {
+                what: redact_url(url),
+                max,
+            });
+        }
+        sink.put(&buf[..n])?;
+        hasher.update(&buf[..n]);
+        progress(done, total);
+    }
+    match total {
+        Some(expected) if done < expected => Err(FetchError::Truncated {
+            url: redact_url(url),
+            got: done,
+            expected,
+        }),
+        _ => Ok(done),
+    }
+}

@@ -1,0 +1,486 @@
+//! Scenario tests of [`crate::fetch`] against scripted loopback servers
+//! and temporary directory trees.
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::testserver::{Reply, Server};
+use super::*;
+
+const MAX: u64 = 1 << 30;
+
+fn opts() -> HttpOptions {
+    HttpOptions {
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_secs(2),
+        retries: 2,
+        backoff: Duration::from_millis(10),
+        ..HttpOptions::default()
+    }
+}
+
+fn client() -> Http {
+    Http::new(opts()).expect("client")
+}
+
+/// Deterministic, non-repeating-looking test data.
+fn data(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i * 31 % 251) as u8 ^ (i >> 8) as u8)
+        .collect()
+}
+
+fn sha(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+fn http_source(s: &Server, prefix: &str) -> ModuleSource {
+    ModuleSource::Http(format!("{}{prefix}", s.url()))
+}
+
+const REL: &str = "example.com/!m/@v/v1.0.0.mod";
+
+#[test]
+fn retries_a_500_then_succeeds() {
+    let server = Server::start(|i, _| match i {
+        0 => Reply::status(500, "Internal Server Error"),
+        _ => Reply::ok(b"module example.com/M\n"),
+    });
+    let got = fetch_bytes(&client(), &[http_source(&server, "/proxy/")], REL, MAX).unwrap();
+    assert_eq!(got.as_deref(), Some(&b"module example.com/M\n"[..]));
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(
+        reqs[1].line,
+        "GET /proxy/example.com/%21m/@v/v1.0.0.mod HTTP/1.1"
+    );
+}
+
+#[test]
+fn truncated_body_is_retried_for_module_files() {
+    let body = data(5000);
+    let full = body.clone();
+    let server = Server::start(move |i, _| match i {
+        0 => Reply::ok(&full).cut(1000),
+        _ => Reply::ok(&full),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("v1.0.0.zip");
+    let got = fetch_to_file(&client(), &[http_source(&server, "")], REL, &dest, MAX)
+        .unwrap()
+        .unwrap();
+    assert_eq!(fs::read(&dest).unwrap(), body);
+    assert_eq!((got.size, got.sha256), (body.len() as u64, sha(&body)));
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn download_resumes_a_dropped_transfer_with_range() {
+    let body = data(200_000);
+    let full = body.clone();
+    let server = Server::start(move |i, req| match (i, req.header("range")) {
+        (0, None) => Reply::ok(&full).cut(70_000),
+        (_, Some(range)) => {
+            let from: usize = range
+                .trim_start_matches("bytes=")
+                .trim_end_matches('-')
+                .parse()
+                .unwrap_or(0);
+            let cr = format!("bytes {from}-{}/{}", full.len() - 1, full.len());
+            Reply::status(206, "Partial Content")
+                .header("Content-Range", &cr)
+                .body(&full[from..])
+        }
+        _ => Reply::status(400, "Bad Request"),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("go.tar.gz");
+    let mut last = (0, None);
+    let url = format!("{}/dl/go.tar.gz", server.url());
+    let got = download(&client(), &url, &dest, &mut |d, t| last = (d, t)).unwrap();
+    assert_eq!(fs::read(&dest).unwrap(), body);
+    assert_eq!(got.sha256, sha(&body));
+    assert_eq!(got.size, body.len() as u64);
+    assert_eq!(last, (body.len() as u64, Some(body.len() as u64)));
+    assert!(!partial_path(&dest).exists());
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].header("range"), Some("bytes=70000-"));
+}
+
+#[test]
+fn wrong_content_range_restarts_from_zero() {
+    let body = data(10_000);
+    let full = body.clone();
+    let server = Server::start(move |_, req| match req.header("range") {
+        Some(_) => Reply::status(206, "Partial Content")
+            .header("Content-Range", &format!("bytes 0-99/{}", full.len()))
+            .body(&full[..100]),
+        None => Reply::ok(&full),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f");
+    fs::write(partial_path(&dest), b"stale bytes from an older file").unwrap();
+    let url = format!("{}/f", server.url());
+    let got = download(&client(), &url, &dest, &mut |_, _| {}).unwrap();
+    assert_eq!(fs::read(&dest).unwrap(), body);
+    assert_eq!(got.sha256, sha(&body));
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].header("range"), Some("bytes=30-"));
+    assert_eq!(reqs[1].header("range"), None);
+}
+
+#[test]
+fn a_200_to_a_range_request_starts_over() {
+    let body = data(3000);
+    let full = body.clone();
+    let server = Server::start(move |_, _| Reply::ok(&full));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f");
+    fs::write(partial_path(&dest), b"garbage").unwrap();
+    let got = download(
+        &client(),
+        &format!("{}/f", server.url()),
+        &dest,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(fs::read(&dest).unwrap(), body);
+    assert_eq!(got.sha256, sha(&body));
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn a_complete_partial_is_recognised_by_416() {
+    let body = data(500);
+    let server = Server::start(|_, _| {
+        Reply::status(416, "Range Not Satisfiable").header("Content-Range", "bytes */500")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f");
+    fs::write(partial_path(&dest), &body).unwrap();
+    let got = download(
+        &client(),
+        &format!("{}/f", server.url()),
+        &dest,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!((got.size, got.sha256), (500, sha(&body)));
+    assert_eq!(fs::read(&dest).unwrap(), body);
+}
+
+#[test]
+fn a_server_slower_than_the_read_timeout_fails_in_bounded_time() {
+    let server = Server::start(|_, _| Reply::ok(b"late").stall(Duration::from_millis(1500)));
+    let http = Http::new(HttpOptions {
+        read_timeout: Duration::from_millis(200),
+        retries: 1,
+        ..opts()
+    })
+    .unwrap();
+    let url = format!("{}/slow.zip", server.url());
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let err = download(&http, &url, &dir.path().join("slow.zip"), &mut |_, _| {}).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let msg = err.to_string();
+    assert!(msg.contains(&url) && msg.contains("timed out"), "{msg}");
+    assert!(
+        matches!(err, FetchError::RetriesExhausted { attempts: 2, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn not_found_on_the_first_source_falls_through_to_the_second() {
+    let a = Server::start(|_, _| Reply::status(404, "Not Found"));
+    let b = Server::start(|_, _| Reply::ok(b"found"));
+    let sources = [http_source(&a, ""), http_source(&b, "/")];
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out");
+    let got = fetch_to_file(&client(), &sources, REL, &dest, MAX)
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.source, b.url() + "/");
+    assert_eq!(fs::read(&dest).unwrap(), b"found");
+    assert_eq!(a.requests().len(), 1, "404 is not retried");
+}
+
+#[test]
+fn every_source_not_found_is_none_and_leaves_no_file() {
+    let a = Server::start(|_, _| Reply::status(410, "Gone"));
+    let dir = tempfile::tempdir().unwrap();
+    let sources = [
+        http_source(&a, ""),
+        ModuleSource::Dir(dir.path().join("empty")),
+    ];
+    let dest = dir.path().join("out");
+    assert_eq!(
+        fetch_to_file(&client(), &sources, REL, &dest, MAX).unwrap(),
+        None
+    );
+    assert!(!dest.exists());
+}
+
+#[test]
+fn other_4xx_fails_that_source_at_once_and_errors_list_every_source() {
+    let a = Server::start(|_, _| Reply::status(403, "Forbidden"));
+    let b = Server::start(|_, _| Reply::status(404, "Not Found"));
+    let sources = [http_source(&a, ""), http_source(&b, "")];
+    let err = fetch_bytes(&client(), &sources, REL, MAX).unwrap_err();
+    assert_eq!(a.requests().len(), 1, "403 is not retried");
+    let msg = err.to_string();
+    assert!(msg.contains(REL), "{msg}");
+    assert!(
+        msg.contains(&format!("{}: GET", a.url())) && msg.contains("HTTP 403"),
+        "{msg}"
+    );
+    assert!(msg.contains(&format!("{}: not found", b.url())), "{msg}");
+}
+
+#[test]
+fn a_failing_source_is_skipped_when_a_later_one_has_the_file() {
+    let a = Server::start(|_, _| Reply::status(503, "Unavailable"));
+    let b = Server::start(|_, _| Reply::ok(b"ok"));
+    let sources = [http_source(&a, ""), http_source(&b, "")];
+    let got = fetch_bytes(&client(), &sources, REL, MAX).unwrap();
+    assert_eq!(got.as_deref(), Some(&b"ok"[..]));
+    assert_eq!(a.requests().len(), 3, "first try plus two retries");
+}
+
+#[test]
+fn bodies_over_the_cap_are_refused() {
+    let server = Server::start(|_, _| Reply::ok(&[7u8; 100]));
+    let err = fetch_bytes(&client(), &[http_source(&server, "")], REL, 10).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("larger than the limit of 10 bytes"),
+        "{err}"
+    );
+    let lying = Server::start(|_, _| Reply::ok(&[7u8; 100]).length(5));
+    let got = fetch_bytes(&client(), &[http_source(&lying, "")], REL, 1000).unwrap();
+    assert_eq!(
+        got.map(|b| b.len()),
+        Some(5),
+        "reads stop at Content-Length"
+    );
+}
+
+fn write_tree(root: &Path) {
+    let dir = root.join("example.com/!m/@v");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("v1.0.0.mod"), b"module example.com/M\n").unwrap();
+}
+
+#[test]
+fn file_urls_and_plain_directories_are_sources() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("go mirror");
+    write_tree(&root);
+    let url = format!("file://{}", root.display()).replace(' ', "%20");
+    let by_url = ModuleSource::parse(&url, Path::new("/")).unwrap();
+    let by_path = ModuleSource::parse("go mirror", tmp.path()).unwrap();
+    assert_eq!(by_url, by_path);
+    let http = client();
+    for source in [by_url, by_path] {
+        let got = fetch_bytes(&http, std::slice::from_ref(&source), REL, MAX).unwrap();
+        assert_eq!(got.as_deref(), Some(&b"module example.com/M\n"[..]));
+        let missing = proxy_rel_path("example.com/!m", "v2.0.0", ModFile::Zip);
+        assert_eq!(fetch_bytes(&http, &[source], &missing, MAX).unwrap(), None);
+    }
+    let dest = tmp.path().join("copy.mod");
+    let got = fetch_to_file(&http, &[ModuleSource::Dir(root.clone())], REL, &dest, MAX)
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.sha256, sha(b"module example.com/M\n"));
+    assert_eq!(got.source, root.display().to_string());
+    let err = fetch_bytes(&http, &[ModuleSource::Dir(root)], REL, 3).unwrap_err();
+    assert!(
+        matches!(err, FetchError::AllSourcesFailed { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn fetch_to_file_refuses_an_existing_destination() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_tree(tmp.path());
+    let dest = tmp.path().join("exists");
+    fs::write(&dest, b"keep").unwrap();
+    let sources = [ModuleSource::Dir(tmp.path().to_path_buf())];
+    let err = fetch_to_file(&client(), &sources, REL, &dest, MAX).unwrap_err();
+    assert!(matches!(err, FetchError::Write { .. }), "{err:?}");
+    assert_eq!(fs::read(&dest).unwrap(), b"keep");
+}
+
+#[test]
+fn bad_relative_names_and_empty_source_lists_are_errors() {
+    let http = client();
+    let src = [ModuleSource::Dir("/nonexistent".into())];
+    assert!(fetch_bytes(&http, &src, "../etc/passwd", MAX).is_err());
+    assert!(matches!(
+        fetch_bytes(&http, &[], REL, MAX),
+        Err(FetchError::NoSources)
+    ));
+}
+
+#[test]
+fn http_proxy_gets_a_connect_for_the_target() {
+    let proxy = Server::start(|i, _| match i {
+        0 => Reply::tunnel(),
+        _ => Reply::ok(b"via proxy"),
+    });
+    let http = Http::new(HttpOptions {
+        http_proxy: Some(proxy.addr.to_string()),
+        retries: 0,
+        ..opts()
+    })
+    .unwrap();
+    let sources = [ModuleSource::Http(
+        "http://golock-origin.test:8080/p".into(),
+    )];
+    let got = fetch_bytes(&http, &sources, REL, MAX).unwrap();
+    assert_eq!(got.as_deref(), Some(&b"via proxy"[..]));
+    let reqs = proxy.requests();
+    assert_eq!(reqs[0].line, "CONNECT golock-origin.test:8080 HTTP/1.1");
+    assert_eq!(
+        reqs[1].line,
+        "GET /p/example.com/%21m/@v/v1.0.0.mod HTTP/1.1"
+    );
+    assert_eq!(reqs[1].header("host"), Some("golock-origin.test:8080"));
+}
+
+#[test]
+fn no_proxy_hosts_are_reached_directly() {
+    let proxy = Server::start(|_, _| Reply::status(502, "Bad Gateway"));
+    let http = Http::new(HttpOptions {
+        http_proxy: Some(proxy.url()),
+        no_proxy: Some("example.net, golock-origin.test".into()),
+        retries: 0,
+        ..opts()
+    })
+    .unwrap();
+    // Direct means a local DNS lookup of a reserved name, which fails.
+    let sources = [ModuleSource::Http("http://golock-origin.test:8080".into())];
+    let err = fetch_bytes(&http, &sources, REL, MAX).unwrap_err();
+    assert!(err.to_string().contains("golock-origin.test"), "{err}");
+    assert!(proxy.requests().is_empty());
+    // Loopback is never proxied: the origin answers although the proxy would not.
+    let origin = Server::start(|_, _| Reply::ok(b"direct"));
+    let got = fetch_bytes(&http, &[http_source(&origin, "")], REL, MAX).unwrap();
+    assert_eq!(got.as_deref(), Some(&b"direct"[..]));
+    assert!(proxy.requests().is_empty());
+}
+
+#[test]
+fn proxies_are_chosen_per_scheme() {
+    let http = Http::new(HttpOptions {
+        http_proxy: Some("http-proxy:3128".into()),
+        https_proxy: Some("http://tls-proxy:3128".into()),
+        no_proxy: Some(".corp.example".into()),
+        ..opts()
+    })
+    .unwrap();
+    let via = |u: &str| http.proxy_for(u).unwrap().map(str::to_string);
+    assert_eq!(
+        via("http://a.example/x").as_deref(),
+        Some("http://http-proxy:3128")
+    );
+    assert_eq!(
+        via("https://a.example/x").as_deref(),
+        Some("http://tls-proxy:3128")
+    );
+    assert_eq!(via("https://m.corp.example/x"), None);
+    assert_eq!(via("https://localhost:8443/x"), None);
+    assert!(http.proxy_for("ftp://x/y").is_err());
+    let bad = Http::new(HttpOptions {
+        https_proxy: Some("socks5://p:1080".into()),
+        ..opts()
+    });
+    assert!(matches!(bad, Err(FetchError::BadProxy { .. })));
+}
+
+#[test]
+fn options_read_the_environment_like_go() {
+    let env = |k: &str| {
+        match k {
+            "HTTPS_PROXY" => Some("http://upper:1"),
+            "https_proxy" => Some("http://lower:1"),
+            "http_proxy" => Some("http://only-lower:1"),
+            "NO_PROXY" => Some(""),
+            "no_proxy" => Some("corp"),
+            "SSL_CERT_FILE" => Some("/etc/corp.pem"),
+            _ => None,
+        }
+        .map(str::to_string)
+    };
+    let o = HttpOptions::default().with_env(env);
+    assert_eq!(o.https_proxy.as_deref(), Some("http://upper:1"));
+    assert_eq!(o.http_proxy.as_deref(), Some("http://only-lower:1"));
+    assert_eq!(o.no_proxy.as_deref(), Some("corp"));
+    assert_eq!(o.ca_file.as_deref(), Some(Path::new("/etc/corp.pem")));
+}
+
+#[test]
+fn an_extra_ca_bundle_is_loaded_or_rejected_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("ca.pem");
+    fs::write(&good, include_bytes!("testdata/test-ca.pem")).unwrap();
+    assert!(
+        Http::new(HttpOptions {
+            ca_file: Some(good),
+            ..opts()
+        })
+        .is_ok()
+    );
+    let empty = tmp.path().join("empty.pem");
+    fs::write(&empty, b"not a certificate\n").unwrap();
+    for path in [empty, tmp.path().join("missing.pem")] {
+        let err = Http::new(HttpOptions {
+            ca_file: Some(path.clone()),
+            ..opts()
+        })
+        .err();
+        assert!(
+            matches!(&err, Some(FetchError::CaFile { path: p, .. }) if *p == path),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn open_stream_reads_the_body_and_reports_truncation() {
+    let body = data(50_000);
+    let (full, cut) = (body.clone(), body.clone());
+    let server = Server::start(move |_, req| {
+        if req.line.contains("/cut") {
+            Reply::ok(&cut).cut(10_000)
+        } else {
+            Reply::ok(&full)
+        }
+    });
+    let (mut r, len) = open_stream(&client(), &format!("{}/whole", server.url())).unwrap();
+    let mut got = Vec::new();
+    r.read_to_end(&mut got).unwrap();
+    assert_eq!((got, len), (body.clone(), Some(body.len() as u64)));
+    let url = format!("{}/cut", server.url());
+    let (mut r, _) = open_stream(&client(), &url).unwrap();
+    let err = r.read_to_end(&mut Vec::new()).unwrap_err();
+    assert!(err.to_string().contains(&url), "{err}");
+    let missing = Server::start(|_, _| Reply::status(404, "Not Found"));
+    let err = open_stream(&client(), &format!("{}/x", missing.url())).err();
+    assert!(
+        matches!(err, Some(FetchError::NotFound { status: 404, .. })),
+        "{err:?}"
+    );
+}
