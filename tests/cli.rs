@@ -416,9 +416,18 @@ fn lockfile_errors_change_nothing() {
 #[test]
 fn shipped_example_applies() {
     let h = Host::new();
-    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/basic/golock.toml");
-    let out = h.golock_for(&example).args(["apply", "-y"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/basic/golock.toml");
+    let out = h
+        .golock_for(&example)
+        .args(["apply", "-y"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(h.active_go_version().contains("go1.27.3 linux/amd64"));
     assert!(h.login_shell("go env GOFLAGS").contains("-mod=mod"));
 }

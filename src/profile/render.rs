@@ -431,8 +431,9 @@ mod tests {
 
     #[test]
     fn fish_block_sources_when_fish_is_installed() {
-        let fish = find_program("fish")
-            .expect("fish is needed for this test: scripts/test.sh installs it (apt-get install fish)");
+        let fish = find_program("fish").expect(
+            "fish is needed for this test: scripts/test.sh installs it (apt-get install fish)",
+        );
         let dir = tempfile::tempdir().unwrap();
         let goroot = dir.path().join(r"go 'root' $X \ ;#*?");
         let values = env(&[("NASTY", NASTY)]);
