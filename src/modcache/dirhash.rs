@@ -100,7 +100,16 @@ pub fn hash_zip(zip_path: &Path) -> Result<String, ModError> {
             source,
         };
         let entry = archive.by_index(i).map_err(|e| zip_err(None, e))?;
-        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        let Ok(name) = String::from_utf8(entry.name_raw().to_vec()) else {
+            return Err(ModError::InvalidZip {
+                module: String::new(),
+                zip: zip_path.to_path_buf(),
+                problems: vec![super::error::EntryProblem {
+                    entry: String::from_utf8_lossy(entry.name_raw()).into_owned(),
+                    reason: "invalid UTF-8 in name".into(),
+                }],
+            });
+        };
         let sum = if name.ends_with('/') {
             empty_dir_entry_sum(&entry).map_err(|e| zip_err(Some(name.clone()), e))?
         } else {
