@@ -648,3 +648,455 @@ fn make_dirs_read_only(dirs: &[PathBuf]) -> Result<(), ModError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modcache::dirhash::{hash_dir, hash_zip};
+    use std::os::unix::fs::MetadataExt;
+    use zip::write::SimpleFileOptions;
+
+    const M: &str = "example.com/m";
+    const V: &str = "v1.0.0";
+    const P: &str = "example.com/m@v1.0.0/";
+
+    fn deflated() -> SimpleFileOptions {
+        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated)
+    }
+
+    /// Writes a zip of `(name, content)`; a name ending in `/` is a directory.
+    fn build(dir: &Path, entries: &[(&str, &[u8])]) -> PathBuf {
+        let path = dir.join("m.zip");
+        let mut w = zip::ZipWriter::new(File::create(&path).unwrap());
+        for (name, data) in entries {
+            if name.ends_with('/') {
+                w.add_directory(*name, deflated()).unwrap();
+            } else {
+                w.start_file(*name, deflated()).unwrap();
+                w.write_all(data).unwrap();
+            }
+        }
+        w.finish().unwrap();
+        path
+    }
+
+    /// Replaces every occurrence of `from` with `to` (same length) in the file.
+    fn patch(path: &Path, from: &[u8], to: &[u8]) {
+        assert_eq!(from.len(), to.len());
+        let mut bytes = fs::read(path).unwrap();
+        let mut hits = 0;
+        let mut i = 0;
+        while i + from.len() <= bytes.len() {
+            if &bytes[i..i + from.len()] == from {
+                bytes[i..i + from.len()].copy_from_slice(to);
+                hits += 1;
+            }
+            i += 1;
+        }
+        assert!(hits > 0, "pattern not found");
+        fs::write(path, bytes).unwrap();
+    }
+
+    /// Sets the declared uncompressed size of every entry (local + central).
+    fn patch_declared_size(path: &Path, size: u32) {
+        let mut b = fs::read(path).unwrap();
+        for i in 0..b.len().saturating_sub(4) {
+            let off = match &b[i..i + 4] {
+                [0x50, 0x4b, 0x03, 0x04] => 22,
+                [0x50, 0x4b, 0x01, 0x02] => 24,
+                _ => continue,
+            };
+            b[i + off..i + off + 4].copy_from_slice(&size.to_le_bytes());
+        }
+        fs::write(path, b).unwrap();
+    }
+
+    fn problems(err: ModError) -> Vec<EntryProblem> {
+        match err {
+            ModError::InvalidZip { problems, .. } => problems,
+            other => panic!("want InvalidZip, got {other:?}"),
+        }
+    }
+
+    fn umask() -> u32 {
+        // Read back what a fresh 0777 directory gets.
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("probe");
+        fs::create_dir(&p).unwrap();
+        0o777 & !fs::metadata(&p).unwrap().mode() & 0o777
+    }
+
+    #[test]
+    fn extracts_hashes_and_seals() {
+        let tmp = tempfile::tempdir().unwrap();
+        let big = vec![b'x'; CHUNK * 2 + 17];
+        let zip = build(
+            tmp.path(),
+            &[
+                (&format!("{P}go.mod"), b"module example.com/m\n"),
+                (&format!("{P}LICENSE"), b"MIT"),
+                (&format!("{P}a/b/c.go"), b"package b\n"),
+                (&format!("{P}a/d.go"), b"package a\n"),
+                (&format!("{P}empty"), b""),
+                (&format!("{P}big.bin"), &big),
+            ],
+        );
+        let dest = tmp.path().join("cache/example.com/m@v1.0.0");
+        let out = check_and_extract(&zip, M, V, &dest, &ZipLimits::default()).unwrap();
+        assert_eq!(out.files, 6);
+        assert_eq!(out.bytes, (21 + 3 + 10 + 10 + big.len()) as u64);
+        assert_eq!(out.h1, hash_zip(&zip).unwrap());
+        assert_eq!(out.h1, hash_dir(&dest, "example.com/m@v1.0.0").unwrap());
+        assert_eq!(fs::read(dest.join("a/b/c.go")).unwrap(), b"package b\n");
+        assert_eq!(fs::read(dest.join("big.bin")).unwrap(), big);
+        let mask = umask();
+        for e in walkdir::WalkDir::new(&dest) {
+            let e = e.unwrap();
+            let mode = e.metadata().unwrap().mode() & 0o7777;
+            let want = if e.file_type().is_dir() { 0o555 } else { 0o444 } & !mask;
+            assert_eq!(mode, want, "{}", e.path().display());
+        }
+        // cmd/go's own RemoveAll has to make dirs writable again; so do we.
+        for e in walkdir::WalkDir::new(&dest).into_iter().flatten() {
+            if e.file_type().is_dir() {
+                fs::set_permissions(e.path(), fs::Permissions::from_mode(0o755)).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn directory_entries_are_hashed_not_created() {
+        let tmp = tempfile::tempdir().unwrap();
+        let zip = build(
+            tmp.path(),
+            &[
+                (P, b""),
+                (&format!("{P}empty/"), b""),
+                (&format!("{P}a/"), b""),
+                (&format!("{P}a/x.go"), b"package a\n"),
+            ],
+        );
+        let dest = tmp.path().join("out");
+        let out = check_and_extract(&zip, M, V, &dest, &ZipLimits::default()).unwrap();
+        assert_eq!(out.files, 1);
+        assert_eq!(out.h1, hash_zip(&zip).unwrap());
+        assert!(!dest.join("empty").exists(), "x/mod/zip ignores empty dirs");
+        assert_ne!(out.h1, hash_dir(&dest, "example.com/m@v1.0.0").unwrap());
+        fs::set_permissions(&dest, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(dest.join("a"), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// Hostile or malformed names, each rejected with a reason mentioning `want`.
+    #[test]
+    fn name_rules() {
+        let cases: &[(&str, &str)] = &[
+            ("example.com/m@v1.0.1/x.go", "does not have prefix"),
+            ("other.com/m@v1.0.0/x.go", "does not have prefix"),
+            ("example.com/m@v1.0.0/../../evil", "invalid path element"),
+            ("example.com/m@v1.0.0/a/../../evil", "not clean"),
+            ("/etc/passwd", "does not have prefix"),
+            ("example.com/m@v1.0.0//etc/passwd", "empty path element"),
+            ("example.com/m@v1.0.0/./x.go", "not clean"),
+            ("example.com/m@v1.0.0/a:b", "invalid char"),
+            ("example.com/m@v1.0.0/a\\b", "invalid char"),
+            ("example.com/m@v1.0.0/sub/go.mod", "not in module root"),
+            ("example.com/m@v1.0.0/GO.MOD", "lowercase"),
+            ("example.com/m@v1.0.0/aux.go", "Windows"),
+            ("example.com/m@v1.0.0/..", "invalid path element"),
+            ("example.com/m@v1.0.0/...", "invalid path element"),
+        ];
+        for (name, want) in cases {
+            let tmp = tempfile::tempdir().unwrap();
+            let zip = build(tmp.path(), &[(name, b"x")]);
+            let err = check_zip(&zip, M, V, &ZipLimits::default()).unwrap_err();
+            let p = problems(err);
+            assert!(p[0].reason.contains(want), "{name}: {:?}", p);
+            assert_eq!(p[0].entry, *name);
+        }
+    }
+
+    #[test]
+    fn prefix_uses_unescaped_path_and_version() {
+        let tmp = tempfile::tempdir().unwrap();
+        let m = "github.com/Foo/bar";
+        let v = "v1.0.0-RC1";
+        let good = build(tmp.path(), &[("github.com/Foo/bar@v1.0.0-RC1/x.go", b"x")]);
+        check_zip(&good, m, v, &ZipLimits::default()).unwrap();
+        let bad = build(
+            tmp.path(),
+            &[("github.com/!foo/bar@v1.0.0-!r!c1/x.go", b"x")],
+        );
+        assert!(check_zip(&bad, m, v, &ZipLimits::default()).is_err());
+    }
+
+    #[test]
+    fn collisions() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["A.go", "a.go"], "case-insensitive"),
+            (&["Dir/x.go", "dir/y.go"], "case-insensitive"),
+            (&["a", "a/b"], "both a file and a directory"),
+            (&["a/", "a"], "both a file and a directory"),
+            (&["a/b", "a"], "both a file and a directory"),
+            (&["stra\u{df}e", "STRASSE"], ""),
+            (&["\u{212a}elvin", "kelvin"], "case-insensitive"),
+            (&["\u{3c3}x", "\u{3a3}X"], "case-insensitive"),
+        ];
+        for (names, want) in cases {
+            let tmp = tempfile::tempdir().unwrap();
+            let full: Vec<String> = names.iter().map(|n| format!("{P}{n}")).collect();
+            let entries: Vec<(&str, &[u8])> =
+                full.iter().map(|n| (n.as_str(), b"x" as &[u8])).collect();
+            let zip = build(tmp.path(), &entries);
+            let res = check_zip(&zip, M, V, &ZipLimits::default());
+            if want.is_empty() {
+                // ß does not simple-fold to "ss": no collision, as in Go.
+                res.unwrap();
+            } else {
+                let p = problems(res.unwrap_err());
+                assert!(p[0].reason.contains(want), "{names:?}: {p:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        let zip = build(
+            tmp.path(),
+            &[(&format!("{P}aa"), b"1"), (&format!("{P}ab"), b"2")],
+        );
+        patch(
+            &zip,
+            format!("{P}ab").as_bytes(),
+            format!("{P}aa").as_bytes(),
+        );
+        let p = problems(check_zip(&zip, M, V, &ZipLimits::default()).unwrap_err());
+        assert!(p[0].reason.contains("same name"), "{p:?}");
+        assert!(hash_zip(&zip).is_err());
+    }
+
+    #[test]
+    fn non_utf8_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let zip = build(tmp.path(), &[(&format!("{P}aXb"), b"1")]);
+        patch(&zip, b"aXb", b"a\xffb");
+        let p = problems(check_zip(&zip, M, V, &ZipLimits::default()).unwrap_err());
+        assert!(p[0].reason.contains("UTF-8"), "{p:?}");
+    }
+
+    #[test]
+    fn symlinks_and_special_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("m.zip");
+        let mut w = zip::ZipWriter::new(File::create(&path).unwrap());
+        w.add_symlink(format!("{P}link"), "/etc/passwd", deflated())
+            .unwrap();
+        w.start_file(format!("{P}fifo"), deflated().unix_permissions(0o644))
+            .unwrap();
+        w.start_file(format!("{P}ok"), deflated().unix_permissions(0o600))
+            .unwrap();
+        w.write_all(b"fine").unwrap();
+        w.finish().unwrap();
+        // Turn the 0o100644 regular file into a 0o010644 FIFO.
+        patch(
+            &path,
+            &(0o100644u32 << 16).to_le_bytes(),
+            &(0o010644u32 << 16).to_le_bytes(),
+        );
+        let p = problems(check_zip(&path, M, V, &ZipLimits::default()).unwrap_err());
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].reason.contains("symbolic link"), "{p:?}");
+        assert!(p[1].reason.contains("not a regular file"), "{p:?}");
+    }
+
+    #[test]
+    fn unsupported_compression() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("m.zip");
+        let mut w = zip::ZipWriter::new(File::create(&path).unwrap());
+        let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        w.start_file(format!("{P}x"), opts).unwrap();
+        w.write_all(b"abc").unwrap();
+        w.finish().unwrap();
+        // Compression method 0 (stored) → 12 (bzip2) in both headers.
+        let mut b = fs::read(&path).unwrap();
+        for i in 0..b.len() - 4 {
+            let off = match &b[i..i + 4] {
+                [0x50, 0x4b, 0x03, 0x04] => 8,
+                [0x50, 0x4b, 0x01, 0x02] => 10,
+                _ => continue,
+            };
+            b[i + off] = 12;
+        }
+        fs::write(&path, b).unwrap();
+        match check_zip(&path, M, V, &ZipLimits::default()).unwrap_err() {
+            ModError::InvalidZip { problems, .. } => {
+                assert!(problems[0].reason.contains("compression"), "{problems:?}")
+            }
+            ModError::Zip { .. } => {} // the zip crate may refuse it first
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn size_caps() {
+        let tmp = tempfile::tempdir().unwrap();
+        let limits = ZipLimits {
+            max_zip_size: 1 << 20,
+            max_unzipped: 4096,
+            max_go_mod: 10,
+            max_license: 10,
+        };
+        let zip = build(tmp.path(), &[(&format!("{P}go.mod"), &[b'x'; 11])]);
+        let p = problems(check_zip(&zip, M, V, &limits).unwrap_err());
+        assert!(p[0].reason.contains("go.mod file too large"), "{p:?}");
+        let zip = build(tmp.path(), &[(&format!("{P}LICENSE"), &[b'x'; 11])]);
+        let p = problems(check_zip(&zip, M, V, &limits).unwrap_err());
+        assert!(p[0].reason.contains("LICENSE file too large"), "{p:?}");
+        // Only the root LICENSE is capped.
+        let zip = build(tmp.path(), &[(&format!("{P}sub/LICENSE"), &[b'x'; 11])]);
+        check_zip(&zip, M, V, &limits).unwrap();
+        let zip = build(
+            tmp.path(),
+            &[
+                (&format!("{P}a"), &[0; 2048]),
+                (&format!("{P}b"), &[0; 2049]),
+            ],
+        );
+        let err = check_zip(&zip, M, V, &limits).unwrap_err();
+        assert!(matches!(err, ModError::UnzippedTooLarge { .. }), "{err:?}");
+        let small = ZipLimits {
+            max_zip_size: 100,
+            ..limits
+        };
+        let zip = build(tmp.path(), &[(&format!("{P}a"), b"hello")]);
+        let err = check_zip(&zip, M, V, &small).unwrap_err();
+        assert!(matches!(err, ModError::ZipTooLarge { .. }), "{err:?}");
+    }
+
+    /// A 16 MiB bomb (about 1000:1): rejected from its declared size before inflating.
+    #[test]
+    fn zip_bomb_caught_by_declared_size() {
+        let tmp = tempfile::tempdir().unwrap();
+        let zeros = vec![0u8; 16 << 20];
+        let zip = build(tmp.path(), &[(&format!("{P}bomb"), &zeros)]);
+        assert!(fs::metadata(&zip).unwrap().len() < 64 << 10);
+        let limits = ZipLimits {
+            max_unzipped: 1 << 20,
+            ..ZipLimits::default()
+        };
+        let dest = tmp.path().join("out");
+        let err = check_and_extract(&zip, M, V, &dest, &limits).unwrap_err();
+        assert!(matches!(err, ModError::UnzippedTooLarge { .. }), "{err:?}");
+        assert!(!dest.exists(), "nothing written before the check fails");
+    }
+
+    /// A bomb that lies about its size: stopped after declared+1 bytes.
+    #[test]
+    fn size_lie_is_caught_and_dest_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let zeros = vec![0u8; 16 << 20];
+        let zip = build(
+            tmp.path(),
+            &[
+                (&format!("{P}ok.go"), b"package m\n"),
+                (&format!("{P}bomb"), &zeros),
+            ],
+        );
+        patch_declared_size(&zip, 10);
+        check_zip(&zip, M, V, &ZipLimits::default()).unwrap();
+        let dest = tmp.path().join("out");
+        let err = check_and_extract(&zip, M, V, &dest, &ZipLimits::default()).unwrap_err();
+        // Either our declared+1 guard or the zip crate's own size check fires.
+        match &err {
+            ModError::SizeMismatch {
+                entry, declared, ..
+            } => {
+                assert_eq!(entry, &format!("{P}bomb"));
+                assert_eq!(*declared, 10);
+            }
+            ModError::Zip { entry, .. } => assert_eq!(entry.as_deref(), Some(&*format!("{P}bomb"))),
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains("example.com/m@v1.0.0"));
+        assert!(!dest.exists(), "partial extraction removed");
+    }
+
+    #[test]
+    fn short_data_is_caught() {
+        let tmp = tempfile::tempdir().unwrap();
+        let zip = build(tmp.path(), &[(&format!("{P}x"), b"0123456789")]);
+        patch_declared_size(&zip, 20);
+        let dest = tmp.path().join("out");
+        let err = check_and_extract(&zip, M, V, &dest, &ZipLimits::default()).unwrap_err();
+        assert!(
+            matches!(err, ModError::SizeMismatch { .. } | ModError::Zip { .. }),
+            "{err:?}"
+        );
+        assert!(!dest.exists());
+    }
+
+    #[test]
+    fn dest_must_not_exist() {
+        let tmp = tempfile::tempdir().unwrap();
+        let zip = build(tmp.path(), &[(&format!("{P}x.go"), b"package m\n")]);
+        let dest = tmp.path().join("out");
+        fs::create_dir(&dest).unwrap();
+        fs::write(dest.join("keep"), "mine").unwrap();
+        let err = check_and_extract(&zip, M, V, &dest, &ZipLimits::default()).unwrap_err();
+        assert!(matches!(err, ModError::DestExists { .. }), "{err:?}");
+        assert_eq!(fs::read_to_string(dest.join("keep")).unwrap(), "mine");
+    }
+
+    #[test]
+    fn module_version_is_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let zip = build(tmp.path(), &[("example.com/m@v1.0/x", b"x")]);
+        let err = check_zip(&zip, M, "v1.0", &ZipLimits::default()).unwrap_err();
+        assert!(matches!(err, ModError::InvalidVersion { .. }), "{err:?}");
+        let err = check_zip(&zip, "example.com/m/v2", V, &ZipLimits::default()).unwrap_err();
+        assert!(matches!(err, ModError::InvalidVersion { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn all_problems_reported_with_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        let zip = build(
+            tmp.path(),
+            &[
+                (&format!("{P}ok.go"), b"package m\n"),
+                (&format!("{P}sub/go.mod"), b"module x\n"),
+                ("evil/../../x", b""),
+            ],
+        );
+        let err = check_zip(&zip, M, V, &ZipLimits::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("example.com/m@v1.0.0"), "{msg}");
+        assert!(
+            msg.contains("sub/go.mod: go.mod file not in module root"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("evil/../../x: path does not have prefix"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn clean_matches_go() {
+        for (p, want) in [
+            ("", "."),
+            ("a/b", "a/b"),
+            ("a//b", "a/b"),
+            ("a/./b", "a/b"),
+            ("a/../b", "b"),
+            ("../a", "../a"),
+            ("/../a", "/a"),
+            ("a/", "a"),
+            ("/", "/"),
+            ("a/b/../..", "."),
+        ] {
+            assert_eq!(go_path_clean(p), want, "{p:?}");
+        }
+    }
+}
