@@ -108,13 +108,19 @@ fn cache_version(path: &str, version: &str) -> Result<String, ModError> {
     escape_version(version).map_err(|_| bad("disallowed version string".into()))
 }
 
-/// The `@v/list` file as cmd/go `rewriteVersionList` writes it: the
-/// canonical versions (others are skipped, as cmd/go skips them), deduplicated,
-/// in semver order with string order breaking ties, each followed by `\n`.
+/// The `@v/list` file as cmd/go `rewriteVersionList` writes it: one line
+/// `v\n` per version, deduplicated, in semver order with string order
+/// breaking ties.
+///
+/// cmd/go builds the list from the *escaped* `.mod` file names and keeps
+/// only those that are canonical semver, so a version with upper-case
+/// letters (`v1.0.0-RC1`, stored as `v1.0.0-!r!c1.mod`) never appears in
+/// the list; neither does a non-canonical one. This mirrors both.
 pub fn render_list<'a>(versions: impl IntoIterator<Item = &'a str>) -> String {
     let mut list: Vec<String> = versions
         .into_iter()
-        .filter(|v| !v.is_empty() && semver::canonical_version(v).as_deref() == Some(*v))
+        .filter(|v| !v.bytes().any(|b| b.is_ascii_uppercase()))
+        .filter(|v| semver::canonical_version(v).as_deref() == Some(*v))
         .map(str::to_string)
         .collect();
     semver::sort(&mut list);
@@ -319,7 +325,9 @@ mod tests {
             "v1.0.0-rc.1",
             "v2.0.0+incompatible",
             "v1.0",
+            "v1.0.0-RC1",
             "junk",
+            "",
             "v0.0.0-20191109021931-daa7c04131f5",
         ]);
         assert_eq!(
