@@ -1,0 +1,168 @@
+//! The Go module cache (GOMODCACHE), filled offline and byte-compatible with
+//! what the go command writes.
+//!
+//! * [`escape`]: module/import/file path rules and `!`-escaping (x/mod `module`).
+//! * [`semver`]: semantic versions and the path/version agreement check.
+//! * [`dirhash`]: the `h1:` hashes of go.sum (x/mod `sumdb/dirhash`).
+//! * [`layout`]: where cmd/go keeps each file, and the bytes of `.info`/`list`.
+//! * [`zip`]: module zip checks and extraction into the cache (x/mod/zip).
+//! * [`error`]: [`ModError`], the one error type of this module.
+
+pub mod dirhash;
+pub mod error;
+pub mod escape;
+pub mod layout;
+pub mod semver;
+pub mod zip;
+
+pub use dirhash::{EMPTY_H1, hash_dir, hash_go_mod, hash_zip, hash1};
+pub use error::{EntryProblem, ModError};
+pub use escape::{
+    check_file_path, check_import_path, check_path, escape_path, escape_version,
+    split_path_version, unescape_path, unescape_version,
+};
+pub use layout::{CacheLayout, render_info, render_list};
+pub use semver::{canonical, canonical_version, check_version, compare, is_valid};
+pub use zip::{Unzipped, ZipLimits, check_and_extract, check_zip};
+
+/// Cross-checks against a real go command, only when `GOLOCK_TEST_GO`
+/// names one (e.g. `GOLOCK_TEST_GO=/usr/local/go/bin/go`); otherwise the
+/// test passes without doing anything. It serves a module from a
+/// `file://` GOPROXY, lets `go mod download` fill a GOMODCACHE, and
+/// compares hashes, cache file bytes, paths and the extracted tree.
+#[cfg(test)]
+mod go_crosscheck {
+    use super::*;
+    use std::fs;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    const MODULE: &str = "example.com/Foo/m";
+    const GO_MOD: &[u8] = b"module example.com/Foo/m\n\ngo 1.21\n";
+
+    /// Writes `<proxy>/<esc path>/@v/{list,<v>.info,<v>.mod,<v>.zip}`.
+    fn publish(proxy: &Path, version: &str, time: &str) -> PathBuf {
+        let dir = proxy.join(escape_path(MODULE).unwrap()).join("@v");
+        fs::create_dir_all(&dir).unwrap();
+        let ev = escape_version(version).unwrap();
+        let prefix = format!("{MODULE}@{version}/");
+        let zip_path = dir.join(format!("{ev}.zip"));
+        let mut w = ::zip::ZipWriter::new(fs::File::create(&zip_path).unwrap());
+        let opts = ::zip::write::SimpleFileOptions::default()
+            .compression_method(::zip::CompressionMethod::Deflated);
+        let files: [(&str, &[u8]); 4] = [
+            ("go.mod", GO_MOD),
+            ("LICENSE", b"MIT\n"),
+            ("a/x.go", b"package a\n"),
+            ("a/b/Y.go", b"package b\n"),
+        ];
+        for (name, data) in files {
+            w.start_file(format!("{prefix}{name}"), opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap();
+        fs::write(dir.join(format!("{ev}.mod")), GO_MOD).unwrap();
+        let info = format!("{{\"Version\":\"{version}\",\"Time\":\"{time}\"}}\n");
+        fs::write(dir.join(format!("{ev}.info")), info).unwrap();
+        let mut list = fs::read_to_string(dir.join("list")).unwrap_or_default();
+        list.push_str(&format!("{version}\n"));
+        fs::write(dir.join("list"), list).unwrap();
+        zip_path
+    }
+
+    fn go_download(go: &str, tmp: &Path, version: &str) -> serde_json::Value {
+        let out = Command::new(go)
+            .args(["mod", "download", "-json", &format!("{MODULE}@{version}")])
+            .current_dir(tmp)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", tmp)
+            .env("GOPATH", tmp.join("gopath"))
+            .env("GOMODCACHE", tmp.join("modcache"))
+            .env("GOPROXY", format!("file://{}", tmp.join("proxy").display()))
+            .env("GOSUMDB", "off")
+            .env("GOTOOLCHAIN", "local")
+            .env("GOFLAGS", "-mod=mod")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// (relative path, mode, content) of every entry below `root`.
+    fn tree(root: &Path) -> Vec<(String, u32, Vec<u8>)> {
+        let mut out = Vec::new();
+        for e in walkdir::WalkDir::new(root).sort_by_file_name() {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(root).unwrap().display().to_string();
+            let mode = e.metadata().unwrap().permissions().mode() & 0o7777;
+            let data = if e.file_type().is_file() {
+                fs::read(e.path()).unwrap()
+            } else {
+                Vec::new()
+            };
+            out.push((rel, mode, data));
+        }
+        out
+    }
+
+    fn make_writable(root: &Path) {
+        for e in walkdir::WalkDir::new(root).into_iter().flatten() {
+            if e.file_type().is_dir() {
+                let _ = fs::set_permissions(e.path(), fs::Permissions::from_mode(0o755));
+            }
+        }
+    }
+
+    #[test]
+    fn matches_real_go() {
+        let Ok(go) = std::env::var("GOLOCK_TEST_GO") else {
+            eprintln!("GOLOCK_TEST_GO not set; skipping the cross-check with a real go");
+            return;
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = CacheLayout::new(tmp.path().join("modcache"));
+        let ours = CacheLayout::new(tmp.path().join("ours"));
+        for (version, time, want_time) in [
+            (
+                "v1.0.0-RC1",
+                "2019-11-09T02:19:31.500+00:00",
+                "2019-11-09T02:19:31.5Z",
+            ),
+            ("v1.1.0", "2020-01-02T03:04:05Z", "2020-01-02T03:04:05Z"),
+        ] {
+            let zip_path = publish(&tmp.path().join("proxy"), version, time);
+            let js = go_download(&go, tmp.path(), version);
+            let sum = js["Sum"].as_str().unwrap();
+            assert_eq!(hash_zip(&zip_path).unwrap(), sum);
+            assert_eq!(js["GoModSum"].as_str().unwrap(), hash_go_mod(GO_MOD));
+            let dir = cache.extracted_dir(MODULE, version).unwrap();
+            assert_eq!(Path::new(js["Dir"].as_str().unwrap()), dir);
+            let zip_in_cache = cache.zip(MODULE, version).unwrap();
+            assert_eq!(Path::new(js["Zip"].as_str().unwrap()), zip_in_cache);
+            assert!(cache.lock_file(MODULE, version).unwrap().exists());
+            assert!(!cache.partial_marker(MODULE, version).unwrap().exists());
+            let info = fs::read_to_string(cache.info(MODULE, version).unwrap()).unwrap();
+            assert_eq!(info, render_info(version, Some(time)));
+            assert!(info.contains(want_time), "{info}");
+            let ziphash = fs::read_to_string(cache.ziphash(MODULE, version).unwrap()).unwrap();
+            assert_eq!(ziphash, sum);
+
+            let dest = ours.extracted_dir(MODULE, version).unwrap();
+            let out =
+                check_and_extract(&zip_in_cache, MODULE, version, &dest, &ZipLimits::default())
+                    .unwrap();
+            assert_eq!(out.h1, sum);
+            assert_eq!(tree(&dest), tree(&dir), "extracted trees differ");
+        }
+        let list = fs::read_to_string(cache.list(MODULE).unwrap()).unwrap();
+        assert_eq!(list, render_list(["v1.0.0-RC1", "v1.1.0"]));
+        make_writable(tmp.path());
+    }
+}
