@@ -109,10 +109,8 @@ fn every_checkpoint_recovers_to_the_old_state_then_applies() {
     lock_new(&h, &link);
 
     let tree = h.base();
-    let template: PathBuf = tree.parent().unwrap().join(format!(
-        "{}-template",
-        h.tmp.path().file_name().unwrap().to_string_lossy()
-    ));
+    let template_dir = tempfile::tempdir_in(support::scratch_root()).unwrap();
+    let template: PathBuf = template_dir.path().join("template");
     let watched = |dir: &Path| {
         let mut s = snapshot(&dir.join("root"));
         s.extend(

@@ -112,7 +112,7 @@ struct Builder {
 
 fn target_platform(opts: &PlanOptions) -> Result<Platform, PlanError> {
     if let Some(p) = &opts.platform {
-        return Ok(p.clone());
+        return Ok(*p);
     }
     Platform::host().ok_or_else(|| PlanError::UnknownPlatform {
         os: std::env::consts::OS.to_string(),

@@ -60,6 +60,20 @@ pub fn digest(path: &Path) -> (String, u64) {
     d
 }
 
+/// Where test hosts live: tmpfs when there is one. Creating and deleting
+/// hundreds of thousands of toolchain files on a busy ext4 disk makes the
+/// suite slow and erratic; what is tested does not depend on the filesystem.
+pub fn scratch_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("GOLOCK_TEST_TMP") {
+        return PathBuf::from(dir);
+    }
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() && tempfile::tempdir_in(shm).is_ok() {
+        return shm.to_path_buf();
+    }
+    std::env::temp_dir()
+}
+
 pub struct Host {
     pub tmp: tempfile::TempDir,
     pub root: PathBuf,
