@@ -12,6 +12,7 @@ if ! command -v fish >/dev/null || ! command -v zsh >/dev/null; then
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 bash scripts/test-toolchains.sh
+bash scripts/module-corpus.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --all-targets

@@ -55,6 +55,31 @@ pub enum Command {
     Check(CheckArgs),
     /// Roll back an interrupted apply
     Recover,
+    /// Fill or refresh checksums in golock.toml: modules from go.sum, Go
+    /// archives found in the mirror directories
+    Lock(LockArgs),
+    /// Write a starter golock.toml from the repo's go.mod and go.sum
+    Init(InitArgs),
+    /// Rehash installed modules (and what go.sum says) against golock.toml:
+    /// 0 all good, 2 mismatches, 1 error
+    Verify,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The go.sum to import modules from (default: go.sum beside golock.toml)
+    #[arg(long, value_name = "PATH")]
+    pub go_sum: Option<PathBuf>,
+    /// Allow checksums that are already locked to change
+    #[arg(long)]
+    pub update: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The repo dir holding go.mod and go.sum (default: current dir)
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -68,6 +93,17 @@ pub struct PlanFlags {
     /// Overwrite a managed block that was edited by hand
     #[arg(long)]
     pub force: bool,
+    /// Also remove cached modules golock.toml does not lock
+    #[arg(long)]
+    pub prune_modules: bool,
+    /// Fetch modules from this GOPROXY (file:// URL, dir or http(s):// URL)
+    /// instead of [modules] proxies; repeat to try several in order
+    #[arg(long, value_name = "URL")]
+    pub proxy: Vec<String>,
+    /// Take modules from an existing module cache (e.g. a connected
+    /// machine's ~/go/pkg/mod), tried before the proxies
+    #[arg(long, value_name = "DIR")]
+    pub from_cache: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -104,4 +140,7 @@ pub struct ApplyArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub flags: PlanFlags,
+    /// Only compare golock.toml with go.mod/go.sum (for pre-commit hooks)
+    #[arg(long)]
+    pub repo_only: bool,
 }

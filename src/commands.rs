@@ -6,12 +6,17 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use crate::apply;
-use crate::cli::{ApplyArgs, CheckArgs, Cli, ColorChoice, Command, Global, PlanArgs, PlanFlags};
+use crate::cli::{
+    ApplyArgs, CheckArgs, Cli, ColorChoice, Command, Global, InitArgs, LockArgs, PlanArgs,
+    PlanFlags,
+};
+use crate::fetch;
 use crate::fsx::{self, Context as _};
 use crate::host::{self, HostEnv, Observed};
 use crate::layout::Layout;
 use crate::lockfile::{self, Lockfile};
-use crate::plan::{self, Plan, PlanOptions};
+use crate::plan::{self, ArchiveSource, Plan, PlanOptions};
+use crate::repo;
 use crate::txn::{self, HostLock, Wait};
 
 /// Exit codes shared by every command.
@@ -49,6 +54,32 @@ pub enum CommandError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("the locked checksum of {what} would change")]
+    #[diagnostic(
+        code(golock::checksum_changed),
+        help(
+            "golock never rewrites a locked checksum silently; pass --update if the change is intended"
+        )
+    )]
+    ChecksumChanged { what: String },
+    #[error("{} already exists", path.display())]
+    #[diagnostic(
+        code(golock::exists),
+        help("edit it, or run `golock lock` to refresh its checksums")
+    )]
+    Exists { path: PathBuf },
+    #[error("{} has no go or toolchain line", path.display())]
+    #[diagnostic(code(golock::no_go_version), help("add `go 1.N.P` to go.mod"))]
+    NoGoVersion { path: PathBuf },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Repo(#[from] repo::RepoError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Edit(#[from] lockfile::edit::EditError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    CacheLocation(#[from] host::CacheLocationError),
     #[error("apply cancelled")]
     #[diagnostic(code(golock::cancelled))]
     Cancelled,
@@ -73,6 +104,9 @@ pub enum CommandError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Lock(#[from] txn::LockError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Fetch(#[from] fetch::FetchError),
 }
 
 type Result<T> = std::result::Result<T, CommandError>;
@@ -160,8 +194,16 @@ pub fn run(cli: &Cli) -> Result<u8> {
         }
         Command::Apply(args) => apply_cmd(&ctx, args),
         Command::Check(args) => {
-            recover_leftovers(&ctx)?;
+            if !args.repo_only {
+                recover_leftovers(&ctx)?;
+            }
             check(&ctx, args)
+        }
+        Command::Lock(args) => lock_cmd(&ctx, args),
+        Command::Init(args) => init_cmd(&ctx, args),
+        Command::Verify => {
+            recover_leftovers(&ctx)?;
+            verify_cmd(&ctx)
         }
     }
 }
@@ -206,24 +248,51 @@ fn waiting(ctx: &Context, holder: &str) {
     ));
 }
 
-fn options(flags: &PlanFlags, ctx: &Context) -> PlanOptions {
-    PlanOptions {
+fn options(flags: &PlanFlags, ctx: &Context) -> Result<PlanOptions> {
+    Ok(PlanOptions {
         prune: flags.prune,
         force: flags.force,
         archive: flags.archive.as_ref().map(|a| ctx.cwd.join(a)),
         platform: None,
+        prune_modules: flags.prune_modules,
+        module_sources: module_sources(flags, ctx)?,
+    })
+}
+
+/// `--from-cache` dirs (their `cache/download` is a GOPROXY tree), then
+/// `--proxy` sources; `None` keeps golock.toml's `[modules] proxies`.
+fn module_sources(flags: &PlanFlags, ctx: &Context) -> Result<Option<Vec<ArchiveSource>>> {
+    if flags.proxy.is_empty() && flags.from_cache.is_empty() {
+        return Ok(None);
     }
+    let mut sources: Vec<ArchiveSource> = flags
+        .from_cache
+        .iter()
+        .map(|dir| ArchiveSource::File {
+            path: ctx.cwd.join(dir).join("cache/download"),
+        })
+        .collect();
+    for p in &flags.proxy {
+        sources.push(match fetch::ModuleSource::parse(p, &ctx.cwd)? {
+            fetch::ModuleSource::Dir(path) => ArchiveSource::File { path },
+            fetch::ModuleSource::Http(url) => ArchiveSource::Http { url },
+        });
+    }
+    Ok(Some(sources))
 }
 
 fn compute_plan(ctx: &Context, opts: &PlanOptions) -> Result<(Lockfile, Observed, Plan)> {
     let lock = ctx.load_lockfile()?;
-    let observed = host::observe(&lock, &ctx.layout, &ctx.env)?;
+    let observe = host::ObserveOptions {
+        list_unlocked_modules: opts.prune_modules,
+    };
+    let observed = host::observe(&lock, &ctx.layout, &ctx.env, &observe)?;
     let plan = plan::plan(&lock, &observed, &ctx.layout, opts)?;
     Ok((lock, observed, plan))
 }
 
 fn plan_cmd(ctx: &Context, args: &PlanArgs) -> Result<u8> {
-    let (_, observed, plan) = compute_plan(ctx, &options(&args.flags, ctx))?;
+    let (_, observed, plan) = compute_plan(ctx, &options(&args.flags, ctx)?)?;
     if args.json {
         println!("{}", plan_json(&plan));
     } else if !ctx.quiet {
@@ -262,7 +331,7 @@ fn apply_cmd(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
     let wait = if args.no_wait { Wait::No } else { Wait::Block };
     let _lock = HostLock::acquire(&ctx.layout.lock_file(), wait, |pid| waiting(ctx, pid))?;
     report_recovered(ctx, &txn::recover(&ctx.layout)?);
-    let (lock, observed, fresh) = compute_plan(ctx, &options(&args.flags, ctx))?;
+    let (lock, observed, fresh) = compute_plan(ctx, &options(&args.flags, ctx)?)?;
     let plan = match &args.plan {
         Some(path) => load_saved_plan(path, &lock, &observed)?,
         None => fresh,
@@ -331,19 +400,166 @@ fn confirmed() -> Result<bool> {
 }
 
 fn check(ctx: &Context, args: &CheckArgs) -> Result<u8> {
-    let mut opts = options(&args.flags, ctx);
-    opts.force = true; // an edited block is drift to report, not a reason to stop
-    let (_, _, plan) = compute_plan(ctx, &opts)?;
-    if plan.is_empty() {
-        ctx.say("In sync: the host matches golock.toml.");
+    let lock = ctx.load_lockfile()?;
+    let mut drifted: Vec<String> = repo::drift(&lock)?
+        .into_iter()
+        .map(|d| format!("repo: {d}"))
+        .collect();
+    if !args.repo_only {
+        let mut opts = options(&args.flags, ctx)?;
+        opts.force = true; // an edited block is drift to report, not a reason to stop
+        let (_, _, plan) = compute_plan(ctx, &opts)?;
+        drifted.extend(
+            plan.actions
+                .iter()
+                .map(|a| format!("host: {}", a.headline())),
+        );
+    }
+    if drifted.is_empty() {
+        ctx.say(if args.repo_only {
+            "In sync: golock.toml matches go.mod and go.sum."
+        } else {
+            "In sync: the host and the repo match golock.toml."
+        });
         return Ok(exit::OK);
     }
-    for action in &plan.actions {
-        println!("drift: {}", action.headline());
+    for line in &drifted {
+        println!("drift: {line}");
     }
-    ctx.say(format!(
-        "{} drifted item(s); run `golock apply` to fix.",
-        plan.actions.len()
-    ));
+    ctx.say(format!("{} drifted item(s).", drifted.len()));
+    Ok(exit::CHANGES)
+}
+
+fn lock_cmd(ctx: &Context, args: &LockArgs) -> Result<u8> {
+    let lock = ctx.load_lockfile()?;
+    let text = std::fs::read_to_string(&lock.path).ctx("read", &lock.path)?;
+    let mut editor = lockfile::edit::Editor::parse(&text)?;
+    let go_sum = match &args.go_sum {
+        Some(p) => Some(ctx.cwd.join(p)),
+        None => Some(lock.dir.join("go.sum")).filter(|p| p.exists()),
+    };
+    let mut changes = Vec::new();
+    if let Some(go_sum) = go_sum {
+        let modules = repo::read_go_sum(&go_sum)?;
+        for (key, hashes) in &modules {
+            match lock.modules.require.get(key) {
+                Some(old) if old != hashes && !args.update => {
+                    return Err(CommandError::ChecksumChanged {
+                        what: key.to_string(),
+                    });
+                }
+                Some(old) if old != hashes => changes.push(format!("~ {key}")),
+                Some(_) => {}
+                None => changes.push(format!("+ {key}")),
+            }
+        }
+        for key in lock
+            .modules
+            .require
+            .keys()
+            .filter(|k| !modules.contains_key(*k))
+        {
+            changes.push(format!("- {key}"));
+        }
+        editor.set_modules(&modules)?;
+    }
+    for (platform, file, sha, size) in locate_archives(&lock) {
+        match lock.go.archives.get(&platform) {
+            Some(old) if hex::encode(old.sha256) != sha && !args.update => {
+                return Err(CommandError::ChecksumChanged { what: file });
+            }
+            Some(old) if hex::encode(old.sha256) == sha && old.size == size => continue,
+            _ => changes.push(format!("~ {platform}: {file}")),
+        }
+        editor.set_archive(platform, &file, &sha, size)?;
+    }
+    let new_text = editor.finish();
+    if new_text == text {
+        ctx.say("golock.toml is up to date.");
+        return Ok(exit::OK);
+    }
+    lockfile::parse(&new_text, &lock.path, &ctx.layout.home)?;
+    fsx::replace_file(&lock.path, new_text.as_bytes())?;
+    for c in &changes {
+        ctx.say(c);
+    }
+    ctx.say(format!("Updated {}.", lock.path.display()));
+    Ok(exit::OK)
+}
+
+/// Archives for the lockfile's platforms (the host's when none are listed)
+/// found in its mirror directories, hashed: (platform, file, sha256, size).
+fn locate_archives(lock: &Lockfile) -> Vec<(lockfile::Platform, String, String, u64)> {
+    let platforms: Vec<lockfile::Platform> = if lock.go.platforms.is_empty() {
+        lockfile::Platform::host().into_iter().collect()
+    } else {
+        lock.go.platforms.clone()
+    };
+    let mut found = Vec::new();
+    for platform in platforms {
+        let ext = if platform.os() == "windows" {
+            "zip"
+        } else {
+            "tar.gz"
+        };
+        let file = format!("{}.{platform}.{ext}", lock.go.version.dir_name());
+        let hit = lock.go.mirrors.iter().find_map(|m| match m {
+            lockfile::Source::Dir(dir) => Some(dir.join(&file)).filter(|p| p.is_file()),
+            lockfile::Source::Http(_) => None,
+        });
+        if let Some(Ok((sha, size))) = hit.map(|path| fsx::sha256_file(&path)) {
+            found.push((platform, file, sha, size));
+        }
+    }
+    found
+}
+
+fn init_cmd(ctx: &Context, args: &InitArgs) -> Result<u8> {
+    let repo_dir = args
+        .repo
+        .as_ref()
+        .map_or(ctx.cwd.clone(), |r| ctx.cwd.join(r));
+    let target = ctx
+        .lockfile
+        .clone()
+        .unwrap_or_else(|| repo_dir.join(lockfile::FILE_NAME));
+    if target.exists() {
+        return Err(CommandError::Exists { path: target });
+    }
+    let go_mod_path = repo_dir.join("go.mod");
+    let go_mod = std::fs::read_to_string(&go_mod_path).ctx("read", &go_mod_path)?;
+    let version = repo::required_go(&go_mod).ok_or(CommandError::NoGoVersion {
+        path: go_mod_path.clone(),
+    })?;
+    let mut text = format!(
+        "# Written by `golock init` from go.mod and go.sum. Add [go] mirrors and\n# run `golock lock` to record the Go archive checksums.\nschema = 1\n\n[go]\nversion = \"{version}\"\nmirrors = []\n\n[go.archives]\n\n[env]\nGOTOOLCHAIN = \"local\"\n"
+    );
+    let go_sum = repo_dir.join("go.sum");
+    if go_sum.exists() {
+        let mut editor = lockfile::edit::Editor::parse(&text)?;
+        editor.set_modules(&repo::read_go_sum(&go_sum)?)?;
+        text = editor.finish();
+    }
+    lockfile::parse(&text, &target, &ctx.layout.home)?;
+    fsx::replace_file(&target, text.as_bytes())?;
+    ctx.say(format!("Wrote {}.", target.display()));
+    Ok(exit::OK)
+}
+
+fn verify_cmd(ctx: &Context) -> Result<u8> {
+    let lock = ctx.load_lockfile()?;
+    let cache = host::gomodcache(&lock, &ctx.layout.home)?;
+    let mut problems = crate::verify::modules(&lock, &cache);
+    problems.extend(crate::verify::toolchain(&lock, &ctx.layout));
+    if problems.is_empty() {
+        ctx.say(format!(
+            "Verified {} module(s) and the installed toolchain.",
+            lock.modules.require.len()
+        ));
+        return Ok(exit::OK);
+    }
+    for p in &problems {
+        println!("mismatch: {p}");
+    }
     Ok(exit::CHANGES)
 }

@@ -188,3 +188,33 @@ pub fn umask() -> u32 {
         old as u32
     }
 }
+
+/// Replace a file the user owns (golock.toml) atomically: temp file beside
+/// it with the same mode, fsync, rename, fsync of the directory.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mode = fs::metadata(path)
+        .map(|m| m.mode() & 0o7777)
+        .unwrap_or(0o644);
+    let temp = sibling_temp(path, &format!("new-{}", std::process::id()));
+    remove_file_opt(&temp)?;
+    write_new_file(&temp, bytes, mode)?;
+    rename_durable(&temp, path)
+}
+
+/// sha256 (hex) and size of a file, in one read.
+pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
+    use sha2::{Digest, Sha256};
+    let mut file = File::open(path).ctx("open", path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = io::Read::read(&mut file, &mut buf).ctx("read", path)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), size))
+}

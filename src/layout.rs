@@ -31,6 +31,11 @@ impl Layout {
         self.root.join("go")
     }
 
+    /// Per-file hashes of an installed toolchain, for `golock verify`.
+    pub fn manifest_file(&self, dir_name: &str) -> PathBuf {
+        self.root.join("manifests").join(format!("{dir_name}.json"))
+    }
+
     pub fn state_file(&self) -> PathBuf {
         self.root.join("state.json")
     }

@@ -18,5 +18,7 @@ pub mod lockfile;
 pub mod modcache;
 pub mod plan;
 pub mod profile;
+pub mod repo;
 pub mod state;
 pub mod txn;
+pub mod verify;

@@ -12,12 +12,24 @@ use support::{Host, NEW, old_version, snapshot};
 
 /// Old state: go1.19 applied with profiles and the go env file, plus a broken
 /// go1.27.3 dir (so the new apply also moves a dir aside). The new lockfile,
-/// applied with --prune, passes every checkpoint golock has.
+/// applied with --prune, passes every checkpoint golock has (it also fills
+/// a module cache from the test corpus).
 fn lock_new(h: &Host, link: &Path) {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/corpus");
+    assert!(
+        corpus.join("go.sum").is_file(),
+        "run scripts/module-corpus.sh"
+    );
     h.lock(
         NEW,
-        "[env]\nGOFLAGS = \"-mod=readonly\"\nGOTOOLCHAIN = \"local\"\n\n[profile]\nfiles = [\"~/.profile\", \"~/.bashrc\"]\ngoenv = true\n",
+        &format!(
+            "[modules]\nproxies = [\"file://{}\"]\n\n[env]\nGOFLAGS = \"-mod=readonly\"\nGOTOOLCHAIN = \"local\"\nGOMODCACHE = \"{}\"\n\n[profile]\nfiles = [\"~/.profile\", \"~/.bashrc\"]\ngoenv = true\n",
+            corpus.join("proxy").display(),
+            h.base().join("modcache").display()
+        ),
     );
+    let sum = corpus.join("go.sum");
+    h.expect(&["lock", "--go-sum", sum.to_str().unwrap()], 0);
     let text = std::fs::read_to_string(h.lockfile()).unwrap();
     let text = text.replacen(
         "[go.archives]",
@@ -38,15 +50,23 @@ fn lock_old(h: &Host, link: &Path) {
     std::fs::write(h.lockfile(), text).unwrap();
 }
 
+/// Copy a tree as hard links: golock never writes into a file in place (it
+/// writes a temp file and renames it), so the template cannot change.
 fn copy_tree(from: &Path, to: &Path) {
     let _ = std::fs::remove_dir_all(to);
     let ok = Command::new("cp")
-        .arg("-a")
+        .arg("-al")
         .arg(from)
         .arg(to)
         .status()
         .unwrap();
     assert!(ok.success());
+    // The lock file is the one file golock rewrites in place (its pid).
+    let lock = to.join("root/lock");
+    if lock.exists() {
+        std::fs::remove_file(&lock).unwrap();
+        std::fs::copy(from.join("root/lock"), &lock).unwrap();
+    }
 }
 
 fn make_writable_and_remove(dir: &Path) {
@@ -117,6 +137,12 @@ fn every_checkpoint_recovers_to_the_old_state_then_applies() {
             snapshot(&dir.join("home"))
                 .into_iter()
                 .map(|(k, v)| (format!("home/{k}"), v)),
+        );
+        s.extend(
+            snapshot(&dir.join("modcache"))
+                .into_iter()
+                .filter(|(k, _)| !k.ends_with(".lock"))
+                .map(|(k, v)| (format!("modcache/{k}"), v)),
         );
         s.extend(
             snapshot(&dir.join("usr-local"))

@@ -2,6 +2,7 @@
 //! new: it performs the plan's actions in order, and on any error rolls back
 //! everything it did, newest first.
 
+mod modules;
 mod toolchain;
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use crate::layout::Layout;
 use crate::plan::{Action, FileRole, LinkRole, Plan};
 use crate::txn::{Transaction, TxnError};
 
+pub use modules::ModuleError;
 pub use toolchain::ToolchainError;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -23,6 +25,9 @@ pub enum ApplyError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Toolchain(#[from] ToolchainError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Modules(#[from] ModuleError),
     #[error("{} changed since the plan was made", path.display())]
     #[diagnostic(
         code(golock::apply::file_changed),
@@ -72,16 +77,35 @@ fn run_all(
     opts: &Options,
     txn: &mut Transaction,
 ) -> Result<(), ApplyError> {
+    let modules: Vec<&Action> = plan
+        .actions
+        .iter()
+        .filter(|a| matches!(a, Action::AddModule { .. }))
+        .collect();
+    let mut modules_done = false;
     for action in &plan.actions {
-        run(action, opts, txn)?;
+        match action {
+            // One parallel batch, where the first module stands in the plan.
+            Action::AddModule { .. } if !modules_done => {
+                modules::install(&modules, txn)?;
+                modules_done = true;
+            }
+            Action::AddModule { .. } => {}
+            _ => run(action, layout, opts, txn)?,
+        }
     }
     txn.write_file(&layout.state_file(), &plan.state_after.to_bytes(), "state")?;
     Ok(())
 }
 
-fn run(action: &Action, opts: &Options, txn: &mut Transaction) -> Result<(), ApplyError> {
+fn run(
+    action: &Action,
+    layout: &Layout,
+    opts: &Options,
+    txn: &mut Transaction,
+) -> Result<(), ApplyError> {
     match action {
-        Action::InstallToolchain { .. } => toolchain::install(action, opts, txn)?,
+        Action::InstallToolchain { .. } => toolchain::install(action, layout, opts, txn)?,
         Action::SwitchLink { role, link, to, .. } => {
             let label = match role {
                 LinkRole::Active => "link",
@@ -104,6 +128,8 @@ fn run(action: &Action, opts: &Options, txn: &mut Transaction) -> Result<(), App
             txn.write_file(write_path, &after.0, label)?;
         }
         Action::RemoveToolchain { dir, .. } => txn.move_aside(dir, "prune")?,
+        Action::RemoveModule { .. } => modules::remove(action, txn)?,
+        Action::AddModule { .. } => {}
     }
     Ok(())
 }

@@ -12,8 +12,10 @@ use super::{ApplyError, Options};
 use crate::archive::{self, ArchiveError, Limits};
 use crate::checkpoint;
 use crate::fsx::{self, Context};
+use crate::layout::Layout;
 use crate::plan::{Action, ArchiveSource};
 use crate::txn::Transaction;
+use crate::verify::Manifest;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ToolchainError {
@@ -66,7 +68,12 @@ pub enum ToolchainError {
     Fs(#[from] fsx::FsError),
 }
 
-pub fn install(action: &Action, opts: &Options, txn: &mut Transaction) -> Result<(), ApplyError> {
+pub fn install(
+    action: &Action,
+    layout: &Layout,
+    opts: &Options,
+    txn: &mut Transaction,
+) -> Result<(), ApplyError> {
     let Action::InstallToolchain {
         version,
         file,
@@ -86,12 +93,19 @@ pub fn install(action: &Action, opts: &Options, txn: &mut Transaction) -> Result
     fsx::create_dir_all(&dest).map_err(ToolchainError::from)?;
     extract_verified(&path, archive, &dest, sha256, opts)?;
     check_shape(&path, &dest, version)?;
+    let manifest = Manifest::build(&dest.join("go")).map_err(ToolchainError::from)?;
     fsx::sync_filesystem(&dest).map_err(ToolchainError::from)?;
     checkpoint::reach("after-staging");
     if replaces.is_some() && fsx::exists_no_follow(target) {
         txn.move_aside(target, "toolchain-aside")?;
     }
     txn.install_tree(&dest.join("go"), target, "toolchain")?;
+    let dir_name = format!("go{version}");
+    txn.write_file(
+        &layout.manifest_file(&dir_name),
+        &manifest.to_bytes(),
+        "manifest",
+    )?;
     Ok(())
 }
 

@@ -60,7 +60,8 @@ pub fn fetch_bytes(
 }
 
 /// Like [`fetch_bytes`], streaming into `dest`, which must not exist yet;
-/// it is written, fsynced, and removed again when nothing was fetched.
+/// it is written (not fsynced: callers stage many files and sync the
+/// filesystem once), and removed again when nothing was fetched.
 pub fn fetch_to_file(
     http: &Http,
     sources: &[ModuleSource],
@@ -77,14 +78,7 @@ pub fn fetch_to_file(
         file,
         path: dest.to_path_buf(),
     };
-    let result = try_sources(http, sources, rel, max, &mut sink).and_then(|got| {
-        if got.is_some() {
-            sink.file
-                .sync_all()
-                .map_err(|e| FetchError::write(dest, e))?;
-        }
-        Ok(got)
-    });
+    let result = try_sources(http, sources, rel, max, &mut sink);
     if !matches!(result, Ok(Some(_))) {
         let _ = std::fs::remove_file(dest);
     }

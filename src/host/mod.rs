@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+mod modules;
+
+pub use modules::{CacheLocationError, ModuleState, ObservedModules, cached_modules, gomodcache};
+
 use crate::fsx::{self, Context};
 use crate::layout::Layout;
 use crate::lockfile::Lockfile;
@@ -22,7 +26,16 @@ pub struct Observed {
     pub extra_link: Option<ExtraLink>,
     pub profiles: Vec<ObservedFile>,
     pub goenv: Option<ObservedFile>,
+    /// The module cache, when golock.toml locks modules or pruning was asked for.
+    pub modules: Option<ObservedModules>,
     pub state: State,
+}
+
+/// What to look at beyond what golock.toml names.
+#[derive(Clone, Debug, Default)]
+pub struct ObserveOptions {
+    /// List cached modules golock.toml does not lock (for --prune-modules).
+    pub list_unlocked_modules: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -110,6 +123,9 @@ pub enum HostError {
         help("list a file in [profile] files")
     )]
     ProfileIsDir { path: PathBuf },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    CacheLocation(#[from] CacheLocationError),
     #[error("goenv = true, but GOENV=off disables the go env file")]
     #[diagnostic(
         code(golock::host::goenv_off),
@@ -118,7 +134,12 @@ pub enum HostError {
     GoEnvOff,
 }
 
-pub fn observe(lock: &Lockfile, layout: &Layout, env: &HostEnv) -> Result<Observed, HostError> {
+pub fn observe(
+    lock: &Lockfile,
+    layout: &Layout,
+    env: &HostEnv,
+    opts: &ObserveOptions,
+) -> Result<Observed, HostError> {
     let state = State::load(&layout.state_file())?;
     let goenv_wanted = lock.profile.goenv || !state.goenv_keys.is_empty();
     let goenv = match (goenv_wanted, env.goenv_file(&layout.home)) {
@@ -144,8 +165,25 @@ pub fn observe(lock: &Lockfile, layout: &Layout, env: &HostEnv) -> Result<Observ
             .map(|p| observe_file(p))
             .collect::<Result<_, _>>()?,
         goenv,
+        modules: observe_modules(lock, layout, opts)?,
         state,
     })
+}
+
+fn observe_modules(
+    lock: &Lockfile,
+    layout: &Layout,
+    opts: &ObserveOptions,
+) -> Result<Option<ObservedModules>, HostError> {
+    if lock.modules.require.is_empty() && !opts.list_unlocked_modules {
+        return Ok(None);
+    }
+    let cache = gomodcache(lock, &layout.home)?;
+    Ok(Some(modules::observe(
+        lock,
+        &cache,
+        opts.list_unlocked_modules,
+    )))
 }
 
 impl Observed {

@@ -5,6 +5,7 @@
 //! the offending bytes) → the domain types here. `schemas/golock.schema.json`
 //! is the contract for the format; `syntax.rs` holds the shared lexical rules.
 
+pub mod edit;
 mod error;
 mod platform;
 mod raw;

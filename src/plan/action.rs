@@ -80,6 +80,25 @@ pub enum Action {
         version: String,
         dir: PathBuf,
     },
+    /// Fetch, verify against the lock and install one module into GOMODCACHE.
+    AddModule {
+        path: String,
+        version: String,
+        /// go.sum `h1:` of the zip; `None` for a module locked by its go.mod only.
+        zip: Option<String>,
+        #[serde(rename = "mod")]
+        go_mod: String,
+        cache: PathBuf,
+        sources: Vec<ArchiveSource>,
+        /// Why what is cached now is replaced, if anything is.
+        repair: Option<String>,
+    },
+    /// Remove a cached module golock.toml does not lock (--prune-modules).
+    RemoveModule {
+        path: String,
+        version: String,
+        cache: PathBuf,
+    },
 }
 
 impl Action {
@@ -94,6 +113,9 @@ impl Action {
             } => Sigil::Add,
             Action::WriteFile { .. } => Sigil::Change,
             Action::RemoveToolchain { .. } => Sigil::Remove,
+            Action::AddModule { repair: None, .. } => Sigil::Add,
+            Action::AddModule { .. } => Sigil::Change,
+            Action::RemoveModule { .. } => Sigil::Remove,
         }
     }
 }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::action::{Action, ArchiveSource, Content, FileRole, LinkRole};
 use super::{FORMAT_VERSION, Plan, Summary};
-use crate::host::{LinkState, Observed, ObservedFile, ToolchainState};
+use crate::host::{LinkState, ModuleState, Observed, ObservedFile, ToolchainState};
 use crate::layout::Layout;
 use crate::lockfile::{Lockfile, Platform, Source};
 use crate::profile::{self, ProfileError, Shell};
@@ -25,6 +25,10 @@ pub struct PlanOptions {
     pub archive: Option<PathBuf>,
     /// The platform to install for (the host's by default).
     pub platform: Option<Platform>,
+    /// Also remove cached modules golock.toml does not lock.
+    pub prune_modules: bool,
+    /// Module sources to use instead of `[modules] proxies`.
+    pub module_sources: Option<Vec<ArchiveSource>>,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -84,11 +88,15 @@ pub fn plan(
     let mut b = Builder::default();
     let mut state = observed.state.clone();
     let target = toolchain(lock, observed, layout, opts, &platform, &mut b, &mut state)?;
+    modules(lock, observed, opts, &mut b);
     links(lock, observed, layout, &target, &mut b)?;
     profiles(lock, observed, layout, opts, &mut b, &mut state)?;
     goenv(lock, observed, layout, &mut b, &mut state)?;
     if opts.prune {
         prune(lock, observed, layout, &mut b, &mut state);
+    }
+    if opts.prune_modules {
+        prune_modules(observed, &mut b);
     }
     Ok(Plan {
         format_version: FORMAT_VERSION,
@@ -193,6 +201,62 @@ fn archive_sources(lock: &Lockfile, opts: &PlanOptions, file: &str) -> Vec<Archi
             },
         })
         .collect()
+}
+
+fn modules(lock: &Lockfile, observed: &Observed, opts: &PlanOptions, b: &mut Builder) {
+    let Some(cached) = &observed.modules else {
+        return;
+    };
+    let sources = opts
+        .module_sources
+        .clone()
+        .unwrap_or_else(|| lock.modules.proxies.iter().map(source_of).collect());
+    let mut present = 0;
+    for (key, hashes) in &lock.modules.require {
+        let repair = match cached.locked.get(&key.to_string()) {
+            Some(ModuleState::Present) => {
+                present += 1;
+                continue;
+            }
+            Some(ModuleState::Corrupt { reason }) => Some(reason.clone()),
+            _ => None,
+        };
+        b.actions.push(Action::AddModule {
+            path: key.path.clone(),
+            version: key.version.clone(),
+            zip: hashes.zip.clone(),
+            go_mod: hashes.module.clone(),
+            cache: cached.cache.clone(),
+            sources: sources.clone(),
+            repair,
+        });
+    }
+    if present > 0 {
+        b.in_place.push(format!(
+            "{present} locked module(s) in {}",
+            cached.cache.display()
+        ));
+    }
+}
+
+fn prune_modules(observed: &Observed, b: &mut Builder) {
+    let Some(cached) = &observed.modules else {
+        return;
+    };
+    for (path, version) in &cached.unlocked {
+        b.actions.push(Action::RemoveModule {
+            path: path.clone(),
+            version: version.clone(),
+            cache: cached.cache.clone(),
+        });
+    }
+}
+
+fn source_of(source: &Source) -> ArchiveSource {
+    match source {
+        Source::Dir(path) => ArchiveSource::File { path: path.clone() },
+        Source::Http(url) => ArchiveSource::Http { url: url.clone() },
+    }
 }
 
 fn links(

@@ -80,6 +80,18 @@ impl Action {
             Action::RemoveToolchain { version, dir } => {
                 format!("remove go{version} ({})", dir.display())
             }
+            Action::AddModule {
+                path,
+                version,
+                repair,
+                ..
+            } => match repair {
+                Some(why) => format!("module {path}@{version} (repair: {why})"),
+                None => format!("module {path}@{version}"),
+            },
+            Action::RemoveModule { path, version, .. } => {
+                format!("remove module {path}@{version}")
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 //! every begun step newest-first; every undo is idempotent and also correct
 //! when its step never ran, so a crash at any instant can be rolled back.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -36,8 +37,11 @@ pub enum Undo {
         mode: u32,
         temp: PathBuf,
     },
-    /// These directories were created (outermost first): remove them if empty.
+    /// These directories were created (outermost first): remove them with
+    /// whatever the transaction put in them.
     RemoveCreatedDirs { dirs: Vec<PathBuf> },
+    /// These paths did not exist and were renamed into place: remove them.
+    RemovePaths { paths: Vec<PathBuf> },
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -150,16 +154,16 @@ impl Transaction {
         self.finish_step(seq)
     }
 
-    /// Move `path` out of the way; it is deleted at commit, restored on rollback.
+    /// Move `path` out of the way, beside itself (so always on the same
+    /// filesystem); it is deleted at commit, restored on rollback.
     pub fn move_aside(&mut self, path: &Path, label: &str) -> Result<(), TxnError> {
-        let saved = self.scratch_path("aside")?;
+        let saved = fsx::sibling_temp(path, &format!("aside-{}-{}", self.id, self.seq + 1));
         let seq = self.announce(Undo::MoveBack {
             path: path.to_path_buf(),
             saved: saved.clone(),
         })?;
         checkpoint::reach(&format!("before-rename-{label}"));
         fsx::rename_durable(path, &saved)?;
-        fsx::fsync_dir(fsx::parent_of(path))?;
         checkpoint::reach(&format!("after-rename-{label}"));
         self.finish_step(seq)
     }
@@ -208,6 +212,61 @@ impl Transaction {
         self.finish_step(seq)
     }
 
+    /// Create every missing directory among `dirs` and their ancestors
+    /// (one journal record for all).
+    pub fn create_dirs(&mut self, dirs: &[PathBuf]) -> Result<(), TxnError> {
+        let mut missing: Vec<PathBuf> = Vec::new();
+        for dir in dirs {
+            for d in dir.ancestors() {
+                if d.as_os_str().is_empty() || fsx::exists_no_follow(d) {
+                    break;
+                }
+                missing.push(d.to_path_buf());
+            }
+        }
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let seq = self.announce(Undo::RemoveCreatedDirs {
+            dirs: missing.clone(),
+        })?;
+        for dir in &missing {
+            fs::create_dir(dir).ctx("create directory", dir)?;
+        }
+        let parents: BTreeSet<&Path> = missing.iter().map(|d| fsx::parent_of(d)).collect();
+        for parent in parents {
+            fsx::fsync_dir(parent)?;
+        }
+        self.finish_step(seq)
+    }
+
+    /// Rename many staged paths to targets that do not exist yet, under one
+    /// journal record; the targets' directories are synced once each.
+    pub fn rename_batch(
+        &mut self,
+        moves: &[(PathBuf, PathBuf)],
+        label: &str,
+    ) -> Result<(), TxnError> {
+        if moves.is_empty() {
+            return Ok(());
+        }
+        let seq = self.announce(Undo::RemovePaths {
+            paths: moves.iter().map(|(_, t)| t.clone()).collect(),
+        })?;
+        checkpoint::reach(&format!("before-rename-{label}"));
+        for (staged, target) in moves {
+            fs::rename(staged, target).ctx("rename into place", target)?;
+        }
+        let parents: BTreeSet<&Path> = moves.iter().map(|(_, t)| fsx::parent_of(t)).collect();
+        for parent in parents {
+            fsx::fsync_dir(parent)?;
+        }
+        checkpoint::reach(&format!("after-rename-{label}"));
+        self.finish_step(seq)
+    }
+
     fn save_backup(&mut self, bytes: &[u8]) -> Result<PathBuf, TxnError> {
         let backup = self.scratch_path("backup")?;
         fsx::write_new_file(&backup, bytes, 0o600)?;
@@ -239,6 +298,7 @@ impl Transaction {
         checkpoint::reach("before-commit");
         self.journal.append(&Record::Commit)?;
         checkpoint::reach("after-commit");
+        drop_moved_aside(&self.undos)?;
         cleanup(&self.journal.path, &self.scratch, &self.staging)
     }
 
@@ -279,6 +339,16 @@ fn undo_all(undos: &[Undo], journal_path: &Path) -> Result<Vec<String>, TxnError
     Ok(undone)
 }
 
+/// After a commit, what was moved aside is no longer needed.
+fn drop_moved_aside(undos: &[Undo]) -> Result<(), TxnError> {
+    for undo in undos {
+        if let Undo::MoveBack { saved, .. } = undo {
+            fsx::remove_tree_opt(saved)?;
+        }
+    }
+    Ok(())
+}
+
 fn cleanup(journal_path: &Path, scratch: &Path, staging: &Path) -> Result<(), TxnError> {
     fsx::remove_tree_opt(staging)?;
     fsx::remove_tree_opt(scratch)?;
@@ -301,6 +371,7 @@ impl Undo {
                 temp,
             } => undo_write(path, backup.as_deref(), *mode, temp),
             Undo::RemoveCreatedDirs { dirs } => undo_create_dirs(dirs),
+            Undo::RemovePaths { paths } => undo_paths(paths),
         }
     }
 }
@@ -381,10 +452,26 @@ fn undo_write(
     Ok(Some(format!("restored {}", path.display())))
 }
 
+fn undo_paths(paths: &[PathBuf]) -> Result<Option<String>, fsx::FsError> {
+    let mut removed = 0;
+    for path in paths.iter().rev() {
+        if fsx::exists_no_follow(path) {
+            fsx::remove_tree_opt(path)?;
+            removed += 1;
+        }
+    }
+    let parents: BTreeSet<&Path> = paths.iter().map(|p| fsx::parent_of(p)).collect();
+    for parent in parents.into_iter().filter(|p| p.is_dir()) {
+        fsx::fsync_dir(parent)?;
+    }
+    Ok((removed > 0).then(|| format!("removed {removed} installed path(s)")))
+}
+
 fn undo_create_dirs(dirs: &[PathBuf]) -> Result<Option<String>, fsx::FsError> {
     let mut removed = Vec::new();
     for dir in dirs.iter().rev() {
-        if fs::remove_dir(dir).is_ok() {
+        if fsx::exists_no_follow(dir) {
+            fsx::remove_tree_opt(dir)?;
             removed.push(dir.display().to_string());
         }
     }
@@ -411,16 +498,17 @@ fn recover_one(layout: &Layout, path: &Path) -> Result<Recovered, TxnError> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let rolled_forward = records.contains(&Record::Commit);
+    let undos: Vec<Undo> = records
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Begin { undo, .. } => Some(undo),
+            _ => None,
+        })
+        .collect();
     let undone = if rolled_forward {
+        drop_moved_aside(&undos)?;
         Vec::new()
     } else {
-        let undos: Vec<Undo> = records
-            .into_iter()
-            .filter_map(|r| match r {
-                Record::Begin { undo, .. } => Some(undo),
-                _ => None,
-            })
-            .collect();
         undo_all(&undos, path)?
     };
     cleanup(path, &scratch_dir(path), &layout.staging_dir().join(&id))?;

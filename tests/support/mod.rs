@@ -85,7 +85,7 @@ impl Host {
     pub fn new() -> Host {
         let tmp = tempfile::Builder::new()
             .prefix("golock-test-")
-            .tempdir()
+            .tempdir_in(scratch_root())
             .unwrap();
         let base = tmp.path().canonicalize().unwrap();
         let host = Host {

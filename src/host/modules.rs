@@ -1,0 +1,197 @@
+//! Observe the Go module cache: where it is (as the go command decides), and
+//! for each locked module whether it is present, missing or corrupt. Cheap:
+//! a few stats and two small reads per module; zips are never rehashed here
+//! (that is `golock verify`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::fsx;
+use crate::lockfile::{Lockfile, ModuleHashes, ModuleKey};
+use crate::modcache::{self, CacheLayout};
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ModuleState {
+    Present,
+    Missing,
+    Corrupt { reason: String },
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ObservedModules {
+    pub cache: PathBuf,
+    /// `path@version` → state, for every locked module.
+    pub locked: BTreeMap<String, ModuleState>,
+    /// Cached modules golock.toml does not list (only listed when asked for).
+    pub unlocked: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CacheLocationError {
+    #[error("the module cache {0} is not an absolute path")]
+    #[diagnostic(
+        code(golock::host::gomodcache_relative),
+        help(
+            "the go command requires GOMODCACHE (and GOPATH) to be absolute; fix [env] in golock.toml"
+        )
+    )]
+    Relative(String),
+}
+
+/// GOMODCACHE as the go command resolves it: `[env] GOMODCACHE`, else the
+/// first GOPATH entry + `/pkg/mod`, else `~/go/pkg/mod`.
+pub fn gomodcache(lock: &Lockfile, home: &Path) -> Result<PathBuf, CacheLocationError> {
+    let env = |k: &str| {
+        lock.env
+            .iter()
+            .find(|(name, v)| name == k && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    };
+    let cache = match (env("GOMODCACHE"), env("GOPATH")) {
+        (Some(c), _) => c,
+        (None, Some(gopath)) => {
+            let first = gopath.split(':').next().unwrap_or_default().to_string();
+            format!("{first}/pkg/mod")
+        }
+        (None, None) => return Ok(home.join("go/pkg/mod")),
+    };
+    let path = PathBuf::from(&cache);
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(CacheLocationError::Relative(cache))
+    }
+}
+
+pub fn observe(lock: &Lockfile, cache: &Path, list_unlocked: bool) -> ObservedModules {
+    let layout = CacheLayout::new(cache);
+    let locked = lock
+        .modules
+        .require
+        .iter()
+        .map(|(key, hashes)| (key.to_string(), module_state(&layout, key, hashes)))
+        .collect();
+    let unlocked = if list_unlocked {
+        cached_modules(cache)
+            .into_iter()
+            .filter(|(p, v)| {
+                !lock.modules.require.contains_key(&ModuleKey {
+                    path: p.clone(),
+                    version: v.clone(),
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ObservedModules {
+        cache: cache.to_path_buf(),
+        locked,
+        unlocked,
+    }
+}
+
+fn module_state(layout: &CacheLayout, key: &ModuleKey, want: &ModuleHashes) -> ModuleState {
+    match check_module(layout, key, want) {
+        Ok(None) => ModuleState::Present,
+        Ok(Some(reason)) if reason == MISSING => ModuleState::Missing,
+        Ok(Some(reason)) => ModuleState::Corrupt { reason },
+        Err(e) => ModuleState::Corrupt {
+            reason: e.to_string(),
+        },
+    }
+}
+
+const MISSING: &str = "missing";
+
+/// `None` when the module is present as locked, else why not.
+fn check_module(
+    layout: &CacheLayout,
+    key: &ModuleKey,
+    want: &ModuleHashes,
+) -> Result<Option<String>, modcache::ModError> {
+    let (path, version) = (key.path.as_str(), key.version.as_str());
+    let mod_file = layout.mod_file(path, version)?;
+    let Some(go_mod) = read(&mod_file) else {
+        let anything = want.zip.is_some() && layout.zip(path, version)?.exists();
+        return Ok(Some(if anything {
+            ".mod is missing".into()
+        } else {
+            MISSING.into()
+        }));
+    };
+    if modcache::hash_go_mod(&go_mod) != want.module {
+        return Ok(Some(".mod does not match the locked hash".into()));
+    }
+    let Some(zip_h1) = &want.zip else {
+        return Ok(None);
+    };
+    let ziphash = read(&layout.ziphash(path, version)?);
+    if ziphash.as_deref() != Some(zip_h1.as_bytes()) {
+        return Ok(Some(match ziphash {
+            None => ".ziphash is missing".into(),
+            Some(_) => ".ziphash does not match the locked hash".into(),
+        }));
+    }
+    let checks = [
+        (layout.zip(path, version)?, ".zip is missing"),
+        (layout.info(path, version)?, ".info is missing"),
+        (
+            layout.extracted_dir(path, version)?,
+            "the extracted directory is missing",
+        ),
+    ];
+    for (p, reason) in checks {
+        if !fsx::exists_no_follow(&p) {
+            return Ok(Some(reason.into()));
+        }
+    }
+    if fsx::exists_no_follow(&layout.partial_marker(path, version)?) {
+        return Ok(Some("extraction was interrupted (.partial)".into()));
+    }
+    Ok(None)
+}
+
+fn read(path: &Path) -> Option<Vec<u8>> {
+    fsx::read_opt(path).ok().flatten()
+}
+
+/// Every (path, version) with a `.mod` in `cache/download`.
+pub fn cached_modules(cache: &Path) -> Vec<(String, String)> {
+    let download = cache.join("cache/download");
+    let mut found = Vec::new();
+    for entry in walkdir::WalkDir::new(&download)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+    {
+        let p = entry.path();
+        let (Some(dir), Some(name)) = (p.parent(), p.file_name().and_then(|n| n.to_str())) else {
+            continue;
+        };
+        let Some(esc_version) = name.strip_suffix(".mod") else {
+            continue;
+        };
+        if dir.file_name().is_none_or(|n| n != "@v") {
+            continue;
+        }
+        let Some(esc_path) = dir
+            .parent()
+            .and_then(|d| d.strip_prefix(&download).ok())
+            .and_then(|d| d.to_str())
+        else {
+            continue;
+        };
+        if let (Ok(path), Ok(version)) = (
+            modcache::unescape_path(esc_path),
+            modcache::unescape_version(esc_version),
+        ) {
+            found.push((path, version));
+        }
+    }
+    found.sort();
+    found
+}

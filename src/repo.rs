@@ -1,0 +1,261 @@
+//! The repo's own Go files: go.sum (the module set with its `h1:` hashes)
+//! and go.mod (the `go` and `toolchain` lines), and how they compare with
+//! golock.toml.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::fsx;
+use crate::lockfile::{Lockfile, ModuleHashes, ModuleKey};
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RepoError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Fs(#[from] fsx::FsError),
+    #[error("{}: line {line} is not a go.sum line: {text:?}", path.display())]
+    #[diagnostic(
+        code(golock::repo::go_sum),
+        help(
+            "go.sum lines are `<module> <version>[/go.mod] h1:<hash>`; run `go mod tidy` to rewrite it"
+        )
+    )]
+    BadGoSum {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
+    #[error("{} not found", path.display())]
+    #[diagnostic(
+        code(golock::repo::missing),
+        help("run golock in the repo's root, or pass the path")
+    )]
+    Missing { path: PathBuf },
+}
+
+/// go.sum as `path@version` → hashes (a module with only a `/go.mod` line
+/// has `zip: None`).
+pub fn read_go_sum(path: &Path) -> Result<BTreeMap<ModuleKey, ModuleHashes>, RepoError> {
+    let bytes = fsx::read_opt(path)?.ok_or_else(|| RepoError::Missing {
+        path: path.to_path_buf(),
+    })?;
+    parse_go_sum(&String::from_utf8_lossy(&bytes), path)
+}
+
+pub fn parse_go_sum(
+    text: &str,
+    path: &Path,
+) -> Result<BTreeMap<ModuleKey, ModuleHashes>, RepoError> {
+    let mut zips: BTreeMap<ModuleKey, String> = BTreeMap::new();
+    let mut mods: BTreeMap<ModuleKey, String> = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.is_empty() {
+            continue;
+        }
+        let bad = || RepoError::BadGoSum {
+            path: path.to_path_buf(),
+            line: i + 1,
+            text: line.to_string(),
+        };
+        let [module, version, hash] = fields[..] else {
+            return Err(bad());
+        };
+        if !hash.starts_with("h1:") {
+            continue; // a future hash kind: cmd/go skips those too
+        }
+        let (version, is_mod) = match version.strip_suffix("/go.mod") {
+            Some(v) => (v, true),
+            None => (version, false),
+        };
+        let key = ModuleKey {
+            path: module.to_string(),
+            version: version.to_string(),
+        };
+        if is_mod {
+            mods.insert(key, hash.to_string());
+        } else {
+            zips.insert(key, hash.to_string());
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (key, module) in mods {
+        let zip = zips.remove(&key);
+        out.insert(key, ModuleHashes { zip, module });
+    }
+    // A zip line without its go.mod line cannot be installed: go needs the .mod.
+    if let Some((key, _)) = zips.into_iter().next() {
+        return Err(RepoError::BadGoSum {
+            path: path.to_path_buf(),
+            line: 0,
+            text: format!("{key} has no /go.mod line"),
+        });
+    }
+    Ok(out)
+}
+
+/// The Go version go.mod asks for: its `toolchain` line, else its `go` line.
+pub fn required_go(go_mod: &str) -> Option<String> {
+    let directive = |name: &str| {
+        go_mod.lines().find_map(|l| {
+            let mut words = l.split("//").next()?.split_whitespace();
+            (words.next()? == name).then(|| words.next().map(str::to_string))?
+        })
+    };
+    directive("toolchain")
+        .map(|t| t.trim_start_matches("go").to_string())
+        .or_else(|| directive("go"))
+}
+
+/// Compare Go release versions (`1.21`, `1.21.3`, `1.22rc1`) as the go command does.
+pub fn go_version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    parse_go_version(a).cmp(&parse_go_version(b))
+}
+
+/// (major, minor, patch, kind, n): kind 0 beta, 1 rc, 2 release; `1.21` is
+/// the 1.21 language version, ordered before 1.21rc1 and 1.21.0.
+fn parse_go_version(v: &str) -> (u64, u64, i64, u8, u64) {
+    let num = |s: &str| s.parse::<u64>().unwrap_or(0);
+    let mut parts = v.splitn(3, '.');
+    let major = num(parts.next().unwrap_or("0"));
+    let minor_part = parts.next().unwrap_or("0");
+    let (minor, kind, n) = match minor_part.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => {
+            let (m, rest) = minor_part.split_at(i);
+            let (kind, n) = if let Some(n) = rest.strip_prefix("rc") {
+                (1, num(n))
+            } else {
+                (0, num(rest.trim_start_matches("beta")))
+            };
+            return (major, num(m), -1, kind, n);
+        }
+        None => (num(minor_part), 2, 0),
+    };
+    match parts.next() {
+        Some(patch) => (major, minor, num(patch) as i64, kind, n),
+        None => (major, minor, -2, kind, n),
+    }
+}
+
+/// One way golock.toml and the repo disagree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoDrift {
+    NotLocked(String),
+    NotInGoSum(String),
+    HashDiffers { module: String, what: &'static str },
+    GoTooOld { locked: String, required: String },
+}
+
+impl std::fmt::Display for RepoDrift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RepoDrift::NotLocked(m) => write!(f, "{m} is in go.sum but not in golock.toml"),
+            RepoDrift::NotInGoSum(m) => write!(f, "{m} is in golock.toml but not in go.sum"),
+            RepoDrift::HashDiffers { module, what } => {
+                write!(
+                    f,
+                    "{module}: the {what} hash in golock.toml differs from go.sum"
+                )
+            }
+            RepoDrift::GoTooOld { locked, required } => write!(
+                f,
+                "go.mod requires go {required}, golock.toml locks go {locked}"
+            ),
+        }
+    }
+}
+
+/// Compare the lockfile with the go.mod and go.sum beside it (either may be absent).
+pub fn drift(lock: &Lockfile) -> Result<Vec<RepoDrift>, RepoError> {
+    let mut out = Vec::new();
+    let go_mod = fsx::read_opt(&lock.dir.join("go.mod"))?;
+    let required = go_mod.and_then(|m| required_go(&String::from_utf8_lossy(&m)));
+    let locked = lock.go.version.as_str();
+    if let Some(required) = required.filter(|r| go_version_cmp(locked, r).is_lt()) {
+        out.push(RepoDrift::GoTooOld {
+            locked: locked.to_string(),
+            required,
+        });
+    }
+    let go_sum = lock.dir.join("go.sum");
+    if !go_sum.exists() {
+        return Ok(out);
+    }
+    let sum = read_go_sum(&go_sum)?;
+    for (key, hashes) in &sum {
+        match lock.modules.require.get(key) {
+            None => out.push(RepoDrift::NotLocked(key.to_string())),
+            Some(locked) => {
+                if locked.module != hashes.module {
+                    out.push(RepoDrift::HashDiffers {
+                        module: key.to_string(),
+                        what: "go.mod",
+                    });
+                }
+                if locked.zip != hashes.zip {
+                    out.push(RepoDrift::HashDiffers {
+                        module: key.to_string(),
+                        what: "zip",
+                    });
+                }
+            }
+        }
+    }
+    for key in lock
+        .modules
+        .require
+        .keys()
+        .filter(|k| !sum.contains_key(*k))
+    {
+        out.push(RepoDrift::NotInGoSum(key.to_string()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_sum_pairs_zip_and_mod_lines() {
+        let text = "a.example/x v1.0.0 h1:AAA=\na.example/x v1.0.0/go.mod h1:BBB=\nb.example/y v0.1.0/go.mod h1:CCC=\n";
+        let sum = parse_go_sum(text, Path::new("go.sum")).unwrap();
+        let x = &sum[&ModuleKey {
+            path: "a.example/x".into(),
+            version: "v1.0.0".into(),
+        }];
+        assert_eq!(x.zip.as_deref(), Some("h1:AAA="));
+        assert_eq!(x.module, "h1:BBB=");
+        let y = &sum[&ModuleKey {
+            path: "b.example/y".into(),
+            version: "v0.1.0".into(),
+        }];
+        assert_eq!(y.zip, None);
+        assert!(parse_go_sum("a b\n", Path::new("go.sum")).is_err());
+    }
+
+    #[test]
+    fn go_mod_toolchain_line_wins() {
+        assert_eq!(
+            required_go("module m\n\ngo 1.21\n").as_deref(),
+            Some("1.21")
+        );
+        assert_eq!(
+            required_go("module m\ngo 1.21\ntoolchain go1.22.5 // pinned\n").as_deref(),
+            Some("1.22.5")
+        );
+        assert_eq!(required_go("module m\n"), None);
+    }
+
+    #[test]
+    fn go_versions_order_like_the_go_command() {
+        use std::cmp::Ordering::*;
+        assert_eq!(go_version_cmp("1.27.3", "1.21"), Greater);
+        assert_eq!(go_version_cmp("1.21.0", "1.21"), Greater);
+        assert_eq!(go_version_cmp("1.21rc1", "1.21.0"), Less);
+        assert_eq!(go_version_cmp("1.21rc1", "1.21"), Greater);
+        assert_eq!(go_version_cmp("1.21beta1", "1.21rc1"), Less);
+        assert_eq!(go_version_cmp("1.19.8", "1.21"), Less);
+        assert_eq!(go_version_cmp("1.21.3", "1.21.3"), Equal);
+    }
+}

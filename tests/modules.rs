@@ -1,0 +1,355 @@
+//! The module cache against the real go command: golock fills GOMODCACHE
+//! from a GOPROXY tree built by scripts/module-corpus.sh, and the result must
+//! equal the cache `go mod tidy` made, build offline and pass `go mod verify`.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::{Host, NEW};
+
+fn corpus() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/corpus");
+    assert!(
+        dir.join("go.sum").is_file(),
+        "{} missing: run scripts/module-corpus.sh (scripts/test.sh does)",
+        dir.display()
+    );
+    dir
+}
+
+fn go_bin() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/go1.27.3/bin/go")
+}
+
+/// A lockfile locking Go and, through `lock --go-sum`, the corpus modules.
+fn locked_host(proxies: &str) -> (Host, PathBuf) {
+    let h = Host::new();
+    let cache = h.base().join("modcache");
+    h.lock(
+        NEW,
+        &format!(
+            "[modules]\nproxies = [{proxies}]\n\n[env]\nGOMODCACHE = \"{}\"\nGOFLAGS = \"-mod=mod\"\nGOPROXY = \"off\"\n",
+            cache.display()
+        ),
+    );
+    let sum = corpus().join("go.sum");
+    h.expect(&["lock", "--go-sum", sum.to_str().unwrap()], 0);
+    (h, cache)
+}
+
+fn file_proxy() -> String {
+    format!("\"file://{}\"", corpus().join("proxy").display())
+}
+
+/// Run the real go offline against `cache` in a copy of the corpus app.
+fn go_offline(h: &Host, cache: &Path, args: &[&str]) -> String {
+    let app = h.base().join("app");
+    if !app.exists() {
+        let ok = Command::new("cp")
+            .arg("-a")
+            .arg(corpus().join("app"))
+            .arg(&app)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let out = Command::new(go_bin())
+        .args(args)
+        .current_dir(&app)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", h.base().join("gohome"))
+        .env("GOCACHE", h.base().join("gocache"))
+        .env("GOPATH", h.base().join("gopath"))
+        .env("GOMODCACHE", cache)
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOSUMDB", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOENV", "off")
+        .env("CGO_ENABLED", "0")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "go {args:?}: {text}");
+    text
+}
+
+/// Path → (mode, content hash) for a cache, leaving out what the issue
+/// allows to differ: `*.lock` files and `cache/download/sumdb`.
+fn cache_tree(dir: &Path) -> BTreeMap<String, String> {
+    support::snapshot(dir)
+        .into_iter()
+        .filter(|(k, _)| !k.ends_with(".lock") && !k.starts_with("cache/download/sumdb"))
+        .collect()
+}
+
+#[test]
+fn golock_fills_the_cache_exactly_as_go_does() {
+    let (h, cache) = locked_host(&file_proxy());
+    let lockfile = std::fs::read_to_string(h.lockfile()).unwrap();
+    assert!(
+        lockfile.contains("\"corp.example/Upper/Case@v0.9.0\" = { mod = \"h1:"),
+        "{lockfile}"
+    );
+    assert_eq!(lockfile.matches("@v").count(), 8, "{lockfile}");
+
+    let plan = h.expect(&["plan"], 0);
+    assert!(
+        plan.contains("+ module corp.example/files@v1.0.0"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("+ module corp.example/incompat@v2.0.0+incompatible"),
+        "{plan}"
+    );
+    h.expect(&["apply", "-y"], 0);
+
+    go_offline(&h, &cache, &["build", "./..."]);
+    let verified = go_offline(&h, &cache, &["mod", "verify"]);
+    assert!(verified.contains("all modules verified"), "{verified}");
+
+    let ours = cache_tree(&cache);
+    let reference = cache_tree(&corpus().join("ref-cache"));
+    let differ: Vec<String> = reference
+        .iter()
+        .filter(|(k, v)| ours.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{k}: go {v} / golock {:?}", ours.get(k)))
+        .chain(
+            ours.keys()
+                .filter(|k| !reference.contains_key(*k))
+                .map(|k| format!("{k}: only golock")),
+        )
+        .take(20)
+        .collect();
+    assert!(differ.is_empty(), "caches differ:\n{}", differ.join("\n"));
+
+    let again = h.expect(&["plan", "--detailed-exitcode"], 0);
+    assert!(again.contains("No changes"), "{again}");
+    h.expect(&["verify"], 0);
+}
+
+#[test]
+fn verify_and_plan_find_damage_and_apply_repairs_it() {
+    let (h, cache) = locked_host(&file_proxy());
+    h.expect(&["apply", "-y"], 0);
+    let file = cache.join("corp.example/files@v1.0.0/empty.txt");
+    let dir = file.parent().unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let tampered = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_file())
+        .unwrap();
+    std::fs::set_permissions(&tampered, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&tampered, "tampered").unwrap();
+    let out = h.expect(&["verify"], 2);
+    assert!(
+        out.contains("corp.example/files@v1.0.0: extracted files hash"),
+        "{out}"
+    );
+
+    let ziphash = cache.join("cache/download/corp.example/files/@v/v1.0.0.ziphash");
+    std::fs::remove_file(&ziphash).unwrap();
+    let plan = h.expect(&["plan"], 0);
+    assert!(
+        plan.contains("~ module corp.example/files@v1.0.0 (repair: .ziphash is missing)"),
+        "{plan}"
+    );
+    h.expect(&["apply", "-y"], 0);
+    h.expect(&["verify"], 0);
+    go_offline(&h, &cache, &["mod", "verify"]);
+}
+
+#[test]
+fn a_hash_mismatch_is_a_security_error_and_writes_nothing() {
+    let (h, cache) = locked_host(&file_proxy());
+    let text = std::fs::read_to_string(h.lockfile()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("\"corp.example/many@v1.0.0\""))
+        .unwrap()
+        .to_string();
+    let real = line
+        .split("zip = \"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let fake = format!("h1:{}=", "A".repeat(43));
+    std::fs::write(h.lockfile(), text.replace(&real, &fake)).unwrap();
+    let err = h.expect(&["apply", "-y"], 1);
+    assert!(err.contains("SECURITY ERROR"), "{err}");
+    assert!(err.contains("corp.example/many@v1.0.0"), "{err}");
+    assert!(err.contains(&fake) && err.contains(&real), "{err}");
+    assert!(
+        !cache.exists(),
+        "nothing may be written: {:?}",
+        support::snapshot(&cache).keys().take(5).collect::<Vec<_>>()
+    );
+    assert!(!h.root.join("go").exists());
+}
+
+#[test]
+fn modules_come_from_a_carried_cache_or_an_http_proxy() {
+    // An existing module cache (e.g. carried over from a connected machine).
+    let (h, cache) = locked_host("");
+    let ref_cache = corpus().join("ref-cache");
+    h.expect(
+        &["apply", "-y", "--from-cache", ref_cache.to_str().unwrap()],
+        0,
+    );
+    go_offline(&h, &cache, &["mod", "verify"]);
+
+    // A GOPROXY HTTP server on loopback.
+    let server = serve_dir(corpus().join("proxy"));
+    let (h2, cache2) = locked_host(&format!("\"{server}\""));
+    h2.expect(&["apply", "-y"], 0);
+    go_offline(&h2, &cache2, &["build", "./..."]);
+}
+
+#[test]
+fn prune_modules_removes_only_unlocked_ones() {
+    let (h, cache) = locked_host(&file_proxy());
+    h.expect(&["apply", "-y"], 0);
+    let text = std::fs::read_to_string(h.lockfile()).unwrap();
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.starts_with("\"corp.example/many@"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(h.lockfile(), kept).unwrap();
+    h.expect(&["plan", "--detailed-exitcode"], 0); // unlocked modules are left alone
+    let plan = h.expect(&["plan", "--prune-modules"], 0);
+    assert!(
+        plan.contains("- remove module corp.example/many@v1.0.0"),
+        "{plan}"
+    );
+    h.expect(&["apply", "-y", "--prune-modules"], 0);
+    assert!(!cache.join("corp.example/many@v1.0.0").exists());
+    assert!(
+        !cache
+            .join("cache/download/corp.example/many/@v/v1.0.0.zip")
+            .exists()
+    );
+    assert!(cache.join("corp.example/files@v1.0.0").exists());
+}
+
+#[test]
+fn check_reports_repo_drift_for_hooks() {
+    let (h, _) = locked_host(&file_proxy());
+    std::fs::copy(corpus().join("go.sum"), h.repo.join("go.sum")).unwrap();
+    std::fs::write(
+        h.repo.join("go.mod"),
+        "module corp.example/app\n\ngo 1.21\n",
+    )
+    .unwrap();
+    let ok = h.expect(&["check", "--repo-only"], 0);
+    assert!(ok.contains("In sync"), "{ok}");
+
+    let mut sum = std::fs::read_to_string(h.repo.join("go.sum")).unwrap();
+    sum.push_str(
+        "corp.example/new v1.0.0/go.mod h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY=\n",
+    );
+    std::fs::write(h.repo.join("go.sum"), sum).unwrap();
+    std::fs::write(
+        h.repo.join("go.mod"),
+        "module corp.example/app\n\ngo 1.21\ntoolchain go1.28.0\n",
+    )
+    .unwrap();
+    let drift = h.expect(&["check", "--repo-only"], 2);
+    assert!(
+        drift.contains("corp.example/new@v1.0.0 is in go.sum but not in golock.toml"),
+        "{drift}"
+    );
+    assert!(
+        drift.contains("go.mod requires go 1.28.0, golock.toml locks go 1.27.3"),
+        "{drift}"
+    );
+
+    // `lock` refuses to change a locked hash silently.
+    let changed = std::fs::read_to_string(h.repo.join("go.sum"))
+        .unwrap()
+        .replacen("h1:", "h1:X", 1);
+    std::fs::write(h.repo.join("go.sum"), changed).unwrap();
+    let err = h.expect(&["lock"], 1);
+    assert!(err.contains("--update"), "{err}");
+}
+
+#[test]
+fn init_writes_a_starter_lockfile_from_go_mod_and_go_sum() {
+    let h = Host::new();
+    std::fs::copy(corpus().join("go.sum"), h.repo.join("go.sum")).unwrap();
+    std::fs::write(
+        h.repo.join("go.mod"),
+        "module corp.example/app\n\ngo 1.21\ntoolchain go1.27.3\n",
+    )
+    .unwrap();
+    let out = h.golock_for(&h.lockfile()).args(["init"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(h.lockfile()).unwrap();
+    assert!(text.contains("version = \"1.27.3\""), "{text}");
+    assert_eq!(text.matches("@v").count(), 8, "{text}");
+    h.expect(&["check", "--repo-only"], 0);
+    h.expect(&["init"], 1); // never overwrites
+}
+
+/// A minimal HTTP/1.1 file server on loopback, serving `root` (GOPROXY tree).
+fn serve_dir(root: PathBuf) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(2000) {
+            let Ok(mut stream) = stream else { break };
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut request = String::new();
+                    if reader.read_line(&mut request).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut header = String::new();
+                    while reader.read_line(&mut header).unwrap_or(0) > 2 {
+                        header.clear();
+                    }
+                    let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    let decoded = path.replace("%21", "!").replace("%2B", "+");
+                    let file = root.join(decoded.trim_start_matches('/'));
+                    let reply = match std::fs::read(&file) {
+                        Ok(body) => {
+                            let mut r = format!(
+                                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                                body.len()
+                            )
+                            .into_bytes();
+                            r.extend(body);
+                            r
+                        }
+                        Err(_) => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+                    };
+                    if stream.write_all(&reply).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
