@@ -134,6 +134,12 @@ pub struct ApplyArgs {
     /// Fail at once if another golock holds the lock
     #[arg(long)]
     pub no_wait: bool,
+    /// Cap on the bytes a Go archive may unpack to
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    pub max_unpacked_bytes: u64,
+    /// Cap on the number of entries in a Go archive
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_entries: u64,
 }
 
 #[derive(Debug, Args)]

@@ -351,6 +351,10 @@ fn apply_cmd(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
         &ctx.layout,
         &apply::Options {
             progress_bar: !ctx.quiet,
+            limits: crate::archive::Limits {
+                max_unpacked_bytes: args.max_unpacked_bytes,
+                max_entries: args.max_entries,
+            },
         },
     )?;
     let s = plan.summary;

@@ -431,3 +431,36 @@ fn shipped_example_applies() {
     assert!(h.active_go_version().contains("go1.27.3 linux/amd64"));
     assert!(h.login_shell("go env GOFLAGS").contains("-mod=mod"));
 }
+
+#[test]
+fn verify_rehashes_the_installed_toolchain() {
+    let h = Host::new();
+    h.lock(NEW, "");
+    h.expect(&["apply", "-y"], 0);
+    h.expect(&["verify"], 0);
+    let file = h.root.join(format!("toolchains/go{NEW}/src/fmt/print.go"));
+    let mut text = std::fs::read(&file).unwrap();
+    text.extend_from_slice(b"\n// tampered\n");
+    std::fs::write(&file, text).unwrap();
+    let out = h.expect(&["verify"], 2);
+    assert!(
+        out.contains(&format!("go{NEW}/src/fmt/print.go: content changed")),
+        "{out}"
+    );
+}
+
+#[test]
+fn archive_caps_are_configurable_and_named() {
+    let h = Host::new();
+    h.lock(NEW, "");
+    let err = h.expect(&["apply", "-y", "--max-entries", "100"], 1);
+    assert!(err.contains("100"), "{err}");
+    assert!(err.to_lowercase().contains("entries"), "{err}");
+    assert!(!h.root.join("go").exists());
+    assert_eq!(
+        std::fs::read_dir(h.root.join("toolchains"))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0
+    );
+}

@@ -353,3 +353,132 @@ fn serve_dir(root: PathBuf) -> String {
     });
     format!("http://{addr}")
 }
+
+/// A one-module GOPROXY tree whose zip is written by `build`.
+fn hostile_proxy(base: &Path, build: impl FnOnce(&mut zip::ZipWriter<std::fs::File>)) -> PathBuf {
+    let proxy = base.join("hostile-proxy");
+    let dir = proxy.join("corp.example/evil/@v");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("list"), "v1.0.0\n").unwrap();
+    std::fs::write(
+        dir.join("v1.0.0.info"),
+        r#"{"Version":"v1.0.0","Time":"2024-01-02T03:04:05Z"}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("v1.0.0.mod"), "module corp.example/evil\n").unwrap();
+    let mut w = zip::ZipWriter::new(std::fs::File::create(dir.join("v1.0.0.zip")).unwrap());
+    build(&mut w);
+    w.finish().unwrap();
+    proxy
+}
+
+fn opts() -> zip::write::SimpleFileOptions {
+    zip::write::SimpleFileOptions::default().unix_permissions(0o644)
+}
+
+#[test]
+fn hostile_zips_are_rejected_and_the_cache_is_unchanged() {
+    type Build = Box<dyn Fn(&mut zip::ZipWriter<std::fs::File>)>;
+    const P: &str = "corp.example/evil@v1.0.0/";
+    let file = |name: String, body: &'static [u8]| -> Build {
+        Box::new(move |w| {
+            w.start_file(name.clone(), opts()).unwrap();
+            w.write_all(body).unwrap();
+        })
+    };
+    let cases: Vec<(&str, Build)> = vec![
+        ("zip-slip", file(format!("{P}../../escape.txt"), b"x")),
+        ("absolute path", file("/etc/evil".into(), b"x")),
+        (
+            "wrong prefix",
+            file("corp.example/other@v1.0.0/a.go".into(), b"x"),
+        ),
+        (
+            "duplicate names",
+            // The writer refuses duplicates: write a.go and b.go, then rename b.go below.
+            Box::new(|w| {
+                for name in ["a.go", "b.go"] {
+                    w.start_file(format!("{P}{name}"), opts()).unwrap();
+                    w.write_all(b"package a").unwrap();
+                }
+            }),
+        ),
+        (
+            "case-fold collision",
+            Box::new(|w| {
+                for name in ["README", "readme"] {
+                    w.start_file(format!("{P}{name}"), opts()).unwrap();
+                    w.write_all(b"x").unwrap();
+                }
+            }),
+        ),
+        (
+            "symlink",
+            Box::new(|w| {
+                w.add_symlink(format!("{P}link"), "/etc/passwd", opts())
+                    .unwrap();
+            }),
+        ),
+        (
+            "zip bomb",
+            Box::new(|w| {
+                w.start_file(format!("{P}bomb"), opts().large_file(true))
+                    .unwrap();
+                let zeros = vec![0u8; 1 << 20];
+                for _ in 0..520 {
+                    w.write_all(&zeros).unwrap();
+                }
+            }),
+        ),
+    ];
+    for (what, build) in cases {
+        let h = Host::new();
+        let cache = h.base().join("modcache");
+        std::fs::create_dir_all(cache.join("cache/download")).unwrap();
+        std::fs::write(cache.join("cache/download/keep"), "existing cache content").unwrap();
+        let proxy = hostile_proxy(&h.base(), |w| build(w));
+        if what == "duplicate names" {
+            let zip = proxy.join("corp.example/evil/@v/v1.0.0.zip");
+            let bytes = std::fs::read(&zip).unwrap();
+            let (from, to) = (format!("{P}b.go"), format!("{P}a.go"));
+            let patched = replace_all(&bytes, from.as_bytes(), to.as_bytes());
+            assert_ne!(patched, bytes);
+            std::fs::write(&zip, patched).unwrap();
+        }
+        let go_mod_h1 = golock::modcache::hash_go_mod(b"module corp.example/evil\n");
+        let zip_h1 = golock::modcache::hash_zip(&proxy.join("corp.example/evil/@v/v1.0.0.zip"))
+            .unwrap_or_else(|_| golock::modcache::EMPTY_H1.to_string());
+        h.lock(
+            NEW,
+            &format!(
+                "[modules]\nproxies = [\"file://{}\"]\n[modules.require]\n\"corp.example/evil@v1.0.0\" = {{ zip = \"{zip_h1}\", mod = \"{go_mod_h1}\" }}\n\n[env]\nGOMODCACHE = \"{}\"\n",
+                proxy.display(),
+                cache.display()
+            ),
+        );
+        let before = support::snapshot(&cache);
+        let err = h.expect(&["apply", "-y"], 1);
+        assert!(err.contains("corp.example/evil@v1.0.0"), "{what}: {err}");
+        assert_eq!(support::snapshot(&cache), before, "{what}: cache changed");
+        assert!(!h.base().join("escape.txt").exists(), "{what}");
+        assert!(
+            !h.root.join("go").exists(),
+            "{what}: nothing else applied either"
+        );
+    }
+}
+
+fn replace_all(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(hay.len());
+    let mut i = 0;
+    while i < hay.len() {
+        if hay[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(hay[i]);
+            i += 1;
+        }
+    }
+    out
+}

@@ -54,6 +54,8 @@ fn rolled_back_help(undone: &[String]) -> String {
 /// How apply reports progress; the CLI decides where it goes.
 pub struct Options {
     pub progress_bar: bool,
+    /// Caps for Go archives.
+    pub limits: crate::archive::Limits,
 }
 
 pub fn execute(plan: &Plan, layout: &Layout, opts: &Options) -> Result<(), ApplyError> {

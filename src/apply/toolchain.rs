@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{ApplyError, Options};
-use crate::archive::{self, ArchiveError, Limits};
+use crate::archive::{self, ArchiveError};
 use crate::checkpoint;
 use crate::fsx::{self, Context};
 use crate::layout::Layout;
@@ -153,9 +153,7 @@ fn extract_verified(
 ) -> Result<(), ToolchainError> {
     let total = archive.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = progress_bar(opts, total, path);
-    let result = archive::extract_tar_gz(archive, dest, &Limits::default(), &mut |n| {
-        bar.set_position(n)
-    });
+    let result = archive::extract_tar_gz(archive, dest, &opts.limits, &mut |n| bar.set_position(n));
     bar.finish_and_clear();
     let failure = match result {
         Ok(done) if hex::encode(done.sha256) == expected => return Ok(()),
