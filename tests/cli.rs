@@ -464,3 +464,41 @@ fn archive_caps_are_configurable_and_named() {
         0
     );
 }
+
+#[test]
+fn color_and_quiet_flags() {
+    let h = Host::new();
+    h.lock(NEW, Host::standard_extra());
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_golock"))
+            .arg("--root")
+            .arg(&h.root)
+            .arg("--home")
+            .arg(&h.home)
+            .arg("--lockfile")
+            .arg(h.lockfile())
+            .args(extra)
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (colored, _) = run(&["--color", "always", "plan"]);
+    assert!(colored.contains("\u{1b}["), "{colored:?}");
+    let (plain, _) = run(&["--color", "never", "plan"]);
+    assert!(
+        !plain.contains('\u{1b}') && plain.contains("+ install"),
+        "{plain:?}"
+    );
+    let (out, err) = run(&["-q", "apply", "-y"]);
+    assert_eq!((out.as_str(), err.as_str()), ("", ""));
+    assert!(h.active_go_version().contains(NEW));
+}

@@ -30,17 +30,16 @@ fn lock_new(h: &Host, link: &Path) {
     );
     let sum = corpus.join("go.sum");
     h.expect(&["lock", "--go-sum", sum.to_str().unwrap()], 0);
-    let text = std::fs::read_to_string(h.lockfile()).unwrap();
-    let text = text.replacen(
-        "[go.archives]",
-        &format!("link = \"{}\"\n\n[go.archives]", link.display()),
-        1,
-    );
-    std::fs::write(h.lockfile(), text).unwrap();
+    add_system_link(h, link);
 }
 
 fn lock_old(h: &Host, link: &Path) {
     h.lock(&old_version(), Host::standard_extra());
+    add_system_link(h, link);
+}
+
+/// Add `[go] link` (the system-wide path) to the host's lockfile.
+fn add_system_link(h: &Host, link: &Path) {
     let text = std::fs::read_to_string(h.lockfile()).unwrap();
     let text = text.replacen(
         "[go.archives]",
