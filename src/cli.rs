@@ -140,6 +140,15 @@ pub struct ApplyArgs {
     /// Cap on the number of entries in a Go archive
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_entries: u64,
+    /// Extra CA bundle (PEM) for HTTPS mirrors (also: SSL_CERT_FILE)
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Seconds an HTTP connection may stay silent before the try fails
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub http_timeout: f64,
+    /// Retries per mirror (with backoff) on connect errors, 5xx and truncation
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub http_retries: u32,
 }
 
 #[derive(Debug, Args)]

@@ -355,6 +355,7 @@ fn apply_cmd(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
                 max_unpacked_bytes: args.max_unpacked_bytes,
                 max_entries: args.max_entries,
             },
+            http: http_options(args),
         },
     )?;
     let s = plan.summary;
@@ -384,6 +385,19 @@ fn load_saved_plan(path: &Path, lock: &Lockfile, observed: &Observed) -> Result<
         });
     }
     Ok(plan)
+}
+
+/// HTTP settings: the environment (proxies, SSL_CERT_FILE), `--cacert`,
+/// `--http-timeout` and `--http-retries`.
+fn http_options(args: &ApplyArgs) -> fetch::HttpOptions {
+    let mut opts = fetch::HttpOptions::from_env();
+    if let Some(ca) = &args.cacert {
+        opts.ca_file = Some(ca.clone());
+    }
+    opts.read_timeout = std::time::Duration::from_secs_f64(args.http_timeout);
+    opts.connect_timeout = opts.read_timeout.min(opts.connect_timeout);
+    opts.retries = args.http_retries;
+    opts
 }
 
 /// Ask like terraform when a person is at the terminal; scripts and CI

@@ -36,6 +36,11 @@ impl Layout {
         self.root.join("manifests").join(format!("{dir_name}.json"))
     }
 
+    /// Verified downloads, by content: `cache/<sha256>`.
+    pub fn archive_cache(&self, sha256: &str) -> PathBuf {
+        self.root.join("cache").join(sha256)
+    }
+
     pub fn state_file(&self) -> PathBuf {
         self.root.join("state.json")
     }

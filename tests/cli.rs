@@ -80,7 +80,10 @@ fn check_reports_each_drifted_item() {
 
     std::fs::write(h.home.join(".bashrc"), "# emptied by hand\n").unwrap();
     let drift = h.expect(&["check"], 2);
-    assert!(drift.contains("drift: update golock block in"), "{drift}");
+    assert!(
+        drift.contains("drift: host: update golock block in"),
+        "{drift}"
+    );
     assert!(drift.contains(".bashrc"), "{drift}");
     assert_eq!(
         drift.lines().filter(|l| l.starts_with("drift: ")).count(),

@@ -56,6 +56,8 @@ pub struct Options {
     pub progress_bar: bool,
     /// Caps for Go archives.
     pub limits: crate::archive::Limits,
+    /// Timeouts, retries, proxies and CA for HTTP(S) mirrors.
+    pub http: crate::fetch::HttpOptions,
 }
 
 pub fn execute(plan: &Plan, layout: &Layout, opts: &Options) -> Result<(), ApplyError> {

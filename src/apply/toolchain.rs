@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{ApplyError, Options};
 use crate::archive::{self, ArchiveError};
 use crate::checkpoint;
+use crate::fetch::{self, Http};
 use crate::fsx::{self, Context};
 use crate::layout::Layout;
 use crate::plan::{Action, ArchiveSource};
@@ -87,11 +88,8 @@ pub fn install(
     else {
         return Ok(());
     };
-    let (path, archive) = open_first(file, sources)?;
-    check_size(&path, &archive, *size)?;
     let dest = txn.staging()?.join(format!("go{version}"));
-    fsx::create_dir_all(&dest).map_err(ToolchainError::from)?;
-    extract_verified(&path, archive, &dest, sha256, opts)?;
+    let path = extract_from_first_good(file, sha256, *size, sources, layout, &dest, opts)?;
     check_shape(&path, &dest, version)?;
     let manifest = Manifest::build(&dest.join("go")).map_err(ToolchainError::from)?;
     fsx::sync_filesystem(&dest).map_err(ToolchainError::from)?;
@@ -109,19 +107,54 @@ pub fn install(
     Ok(())
 }
 
-fn open_first(file: &str, sources: &[ArchiveSource]) -> Result<(PathBuf, File), ToolchainError> {
+/// Try the content-addressed cache, then every source in order, until one
+/// gives an archive whose size and sha256 match; each failure is recorded
+/// and the next source tried. Returns the archive's path.
+fn extract_from_first_good(
+    file: &str,
+    sha256: &str,
+    size: u64,
+    sources: &[ArchiveSource],
+    layout: &Layout,
+    dest: &Path,
+    opts: &Options,
+) -> Result<PathBuf, ToolchainError> {
+    let cached = layout.archive_cache(sha256);
     let mut tried = Vec::new();
-    for source in sources {
-        match source {
-            ArchiveSource::File { path } => match File::open(path) {
-                Ok(f) => return Ok((path.clone(), f)),
-                Err(e) => tried.push(format!("  {}: {e}", path.display())),
+    let mut http: Option<Http> = None;
+    let candidates = std::iter::once(ArchiveSource::File {
+        path: cached.clone(),
+    })
+    .chain(sources.iter().cloned());
+    for (i, source) in candidates.enumerate() {
+        let from_cache = i == 0;
+        let local = match &source {
+            ArchiveSource::File { path } if from_cache && !path.exists() => continue,
+            ArchiveSource::File { path } => path.clone(),
+            ArchiveSource::Http { url } => match download(url, sha256, layout, &mut http, opts) {
+                Ok(p) => p,
+                Err(reason) => {
+                    tried.push(format!("  {url}: {reason}"));
+                    continue;
+                }
             },
-            ArchiveSource::Http { url } => {
-                tried.push(format!("  {url}: HTTP mirrors are not supported yet"));
+        };
+        fsx::remove_tree_opt(dest)?;
+        fsx::create_dir_all(dest)?;
+        match extract_one(&local, dest, sha256, size, opts) {
+            Ok(()) => {
+                keep_in_cache(&local, &cached, &source);
+                return Ok(local);
+            }
+            Err(reason) => {
+                if matches!(source, ArchiveSource::Http { .. }) || from_cache {
+                    let _ = fsx::remove_file_opt(&local); // never keep bad bytes
+                }
+                tried.push(format!("  {}: {reason}", describe(&source)));
             }
         }
     }
+    fsx::remove_tree_opt(dest)?;
     if sources.is_empty() {
         tried.push("  (golock.toml lists no [go] mirrors)".to_string());
     }
@@ -129,6 +162,67 @@ fn open_first(file: &str, sources: &[ArchiveSource]) -> Result<(PathBuf, File), 
         file: file.to_string(),
         tried,
     })
+}
+
+fn describe(source: &ArchiveSource) -> String {
+    match source {
+        ArchiveSource::File { path } => path.display().to_string(),
+        ArchiveSource::Http { url } => url.clone(),
+    }
+}
+
+/// Open, size-check and extract one local archive, hashing while extracting.
+fn extract_one(
+    path: &Path,
+    dest: &Path,
+    sha256: &str,
+    size: u64,
+    opts: &Options,
+) -> Result<(), String> {
+    let archive = File::open(path).map_err(|e| e.to_string())?;
+    check_size(path, &archive, size).map_err(|e| e.to_string())?;
+    extract_verified(path, archive, dest, sha256, opts).map_err(|e| match e {
+        ToolchainError::ChecksumMismatch {
+            expected, actual, ..
+        } => format!("checksum mismatch: expected sha256 {expected}, got {actual}"),
+        other => other.to_string(),
+    })
+}
+
+/// Download `url` (resuming a `.partial` left by an earlier try, retrying
+/// with backoff) next to the cache entry it will become once verified.
+fn download(
+    url: &str,
+    sha256: &str,
+    layout: &Layout,
+    http: &mut Option<Http>,
+    opts: &Options,
+) -> Result<PathBuf, String> {
+    if http.is_none() {
+        *http = Some(Http::new(opts.http.clone()).map_err(|e| e.to_string())?);
+    }
+    let Some(client) = http.as_ref() else {
+        return Err("no HTTP client".into());
+    };
+    let dest = layout.archive_cache(sha256).with_extension("download");
+    fsx::create_dir_all(fsx::parent_of(&dest)).map_err(|e| e.to_string())?;
+    let bar = progress_bar(opts, 0, Path::new(url.rsplit('/').next().unwrap_or(url)));
+    let result = fetch::download(client, url, &dest, &mut |n, total| {
+        if let Some(t) = total {
+            bar.set_length(t);
+        }
+        bar.set_position(n);
+    });
+    bar.finish_and_clear();
+    result.map(|_| dest).map_err(|e| e.to_string())
+}
+
+/// A verified download becomes `<root>/cache/<sha256>`, reused by later
+/// applies (and bundles); a failure to keep it only costs a re-download.
+fn keep_in_cache(local: &Path, cached: &Path, source: &ArchiveSource) {
+    if matches!(source, ArchiveSource::Http { .. }) && local != cached {
+        let _ = fsx::rename_durable(local, cached);
+    }
 }
 
 fn check_size(path: &Path, archive: &File, expected: u64) -> Result<(), ToolchainError> {

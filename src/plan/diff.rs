@@ -162,7 +162,7 @@ fn toolchain(
         sha256: hex::encode(spec.sha256),
         size: spec.size,
         target: target.clone(),
-        sources: archive_sources(lock, opts, &spec.file),
+        sources: archive_sources(lock, opts, &spec.file, platform),
         replaces,
     });
     state.toolchains.insert(
@@ -185,7 +185,24 @@ fn available_platforms(lock: &Lockfile) -> String {
     }
 }
 
-fn archive_sources(lock: &Lockfile, opts: &PlanOptions, file: &str) -> Vec<ArchiveSource> {
+/// `<mirror>/<file>`, or an Artifactory-style template with `{file}`,
+/// `{version}`, `{os}` and `{arch}`.
+fn mirror_url(base: &str, file: &str, lock: &Lockfile, platform: &Platform) -> String {
+    if !base.contains('{') {
+        return format!("{}/{file}", base.trim_end_matches('/'));
+    }
+    base.replace("{file}", file)
+        .replace("{version}", lock.go.version.as_str())
+        .replace("{os}", platform.os())
+        .replace("{arch}", platform.arch())
+}
+
+fn archive_sources(
+    lock: &Lockfile,
+    opts: &PlanOptions,
+    file: &str,
+    platform: &Platform,
+) -> Vec<ArchiveSource> {
     if let Some(path) = &opts.archive {
         return vec![ArchiveSource::File { path: path.clone() }];
     }
@@ -197,7 +214,7 @@ fn archive_sources(lock: &Lockfile, opts: &PlanOptions, file: &str) -> Vec<Archi
                 path: dir.join(file),
             },
             Source::Http(base) => ArchiveSource::Http {
-                url: format!("{}/{file}", base.trim_end_matches('/')),
+                url: mirror_url(base, file, lock, platform),
             },
         })
         .collect()
