@@ -73,6 +73,9 @@ pub struct LockArgs {
     /// Allow checksums that are already locked to change
     #[arg(long)]
     pub update: bool,
+    /// A go.dev-style release index (JSON, `?mode=json&include=all`): file or URL
+    #[arg(long, value_name = "FILE|URL")]
+    pub index: Option<String>,
 }
 
 #[derive(Debug, Args)]

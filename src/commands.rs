@@ -15,6 +15,7 @@ use crate::fsx::{self, Context as _};
 use crate::host::{self, HostEnv, Observed};
 use crate::layout::Layout;
 use crate::lockfile::{self, Lockfile};
+use crate::locking;
 use crate::plan::{self, ArchiveSource, Plan, PlanOptions};
 use crate::repo;
 use crate::txn::{self, HostLock, Wait};
@@ -74,6 +75,9 @@ pub enum CommandError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Repo(#[from] repo::RepoError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Locking(#[from] locking::LockingError),
     #[error(transparent)]
     #[diagnostic(transparent)]
     Edit(#[from] lockfile::edit::EditError),
@@ -481,15 +485,32 @@ fn lock_cmd(ctx: &Context, args: &LockArgs) -> Result<u8> {
         }
         editor.set_modules(&modules)?;
     }
-    for (platform, file, sha, size) in locate_archives(&lock) {
-        match lock.go.archives.get(&platform) {
-            Some(old) if hex::encode(old.sha256) != sha && !args.update => {
-                return Err(CommandError::ChecksumChanged { what: file });
+    let index = match &args.index {
+        Some(what) => Some(locking::load_index(what, &ctx.cwd)?),
+        None => None,
+    };
+    let (found, missing) = locking::find_all(&lock, index.as_deref())?;
+    for f in found {
+        match lock.go.archives.get(&f.platform) {
+            Some(old) if hex::encode(old.sha256) != f.sha256 && !args.update => {
+                return Err(CommandError::ChecksumChanged { what: f.file });
             }
-            Some(old) if hex::encode(old.sha256) == sha && old.size == size => continue,
-            _ => changes.push(format!("~ {platform}: {file}")),
+            Some(old)
+                if hex::encode(old.sha256) == f.sha256 && (f.size == 0 || old.size == f.size) =>
+            {
+                continue;
+            }
+            _ => changes.push(format!("~ {}: {} (from {})", f.platform, f.file, f.from)),
         }
-        editor.set_archive(platform, &file, &sha, size)?;
+        editor.set_archive(f.platform, &f.file, &f.sha256, f.size)?;
+    }
+    for platform in missing
+        .iter()
+        .filter(|p| !lock.go.archives.contains_key(*p))
+    {
+        ctx.say(format!(
+            "warning: no checksum found for {platform} (no index entry, SHA256SUMS or archive in the mirrors)"
+        ));
     }
     let new_text = editor.finish();
     if new_text == text {
@@ -503,33 +524,6 @@ fn lock_cmd(ctx: &Context, args: &LockArgs) -> Result<u8> {
     }
     ctx.say(format!("Updated {}.", lock.path.display()));
     Ok(exit::OK)
-}
-
-/// Archives for the lockfile's platforms (the host's when none are listed)
-/// found in its mirror directories, hashed: (platform, file, sha256, size).
-fn locate_archives(lock: &Lockfile) -> Vec<(lockfile::Platform, String, String, u64)> {
-    let platforms: Vec<lockfile::Platform> = if lock.go.platforms.is_empty() {
-        lockfile::Platform::host().into_iter().collect()
-    } else {
-        lock.go.platforms.clone()
-    };
-    let mut found = Vec::new();
-    for platform in platforms {
-        let ext = if platform.os() == "windows" {
-            "zip"
-        } else {
-            "tar.gz"
-        };
-        let file = format!("{}.{platform}.{ext}", lock.go.version.dir_name());
-        let hit = lock.go.mirrors.iter().find_map(|m| match m {
-            lockfile::Source::Dir(dir) => Some(dir.join(&file)).filter(|p| p.is_file()),
-            lockfile::Source::Http(_) => None,
-        });
-        if let Some(Ok((sha, size))) = hit.map(|path| fsx::sha256_file(&path)) {
-            found.push((platform, file, sha, size));
-        }
-    }
-    found
 }
 
 fn init_cmd(ctx: &Context, args: &InitArgs) -> Result<u8> {

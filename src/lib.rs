@@ -15,6 +15,7 @@ pub mod fsx;
 pub mod host;
 pub mod layout;
 pub mod lockfile;
+pub mod locking;
 pub mod modcache;
 pub mod plan;
 pub mod profile;

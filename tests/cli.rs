@@ -505,3 +505,79 @@ fn color_and_quiet_flags() {
     assert_eq!((out.as_str(), err.as_str()), ("", ""));
     assert!(h.active_go_version().contains(NEW));
 }
+
+#[test]
+fn lock_fills_every_platform_from_index_sums_and_mirror_dirs() {
+    let h = Host::new();
+    let mirror = h.repo.join("mirror");
+    std::fs::create_dir_all(&mirror).unwrap();
+    std::fs::copy(
+        archive(NEW),
+        mirror.join(format!("go{NEW}.linux-amd64.tar.gz")),
+    )
+    .unwrap();
+    let fake = |c: char| c.to_string().repeat(64);
+    std::fs::write(
+        mirror.join("SHA256SUMS"),
+        format!("{}  go{NEW}.darwin-arm64.tar.gz\n", fake('b')),
+    )
+    .unwrap();
+    std::fs::write(
+        mirror.join(format!("go{NEW}.windows-amd64.zip.sha256")),
+        fake('c'),
+    )
+    .unwrap();
+    let index = format!(
+        r#"[{{"version":"go{NEW}","stable":true,"files":[{{"filename":"go{NEW}.linux-arm64.tar.gz","os":"linux","arch":"arm64","version":"go{NEW}","sha256":"{}","size":42,"kind":"archive"}}]}}]"#,
+        fake('a')
+    );
+    std::fs::write(h.repo.join("index.json"), index).unwrap();
+    std::fs::write(
+        h.lockfile(),
+        format!("# mine\nschema = 1\n[go]\nversion = \"{NEW}\"\nmirrors = [\"mirror\"]\n"),
+    )
+    .unwrap();
+    let out = h.expect(&["lock", "--index", "index.json"], 0);
+    assert!(
+        out.contains("darwin-amd64"),
+        "missing platform is named: {out}"
+    );
+    let text = std::fs::read_to_string(h.lockfile()).unwrap();
+    assert!(text.starts_with("# mine\n"), "{text}");
+    let (sha, size) = support::digest(&archive(NEW));
+    assert!(text.contains(&format!("linux-amd64 = {{ file = \"go{NEW}.linux-amd64.tar.gz\", sha256 = \"{sha}\", size = {size} }}")), "{text}");
+    assert!(
+        text.contains(&format!("sha256 = \"{}\", size = 42", fake('a'))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "go{NEW}.darwin-arm64.tar.gz\", sha256 = \"{}\"",
+            fake('b')
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "go{NEW}.windows-amd64.zip\", sha256 = \"{}\"",
+            fake('c')
+        )),
+        "{text}"
+    );
+    h.expect(&["apply", "-y"], 0);
+
+    // A locked checksum never changes silently.
+    std::fs::write(
+        mirror.join("SHA256SUMS"),
+        format!("{}  go{NEW}.darwin-arm64.tar.gz\n", fake('d')),
+    )
+    .unwrap();
+    let err = h.expect(&["lock", "--index", "index.json"], 1);
+    assert!(err.contains("--update"), "{err}");
+    h.expect(&["lock", "--index", "index.json", "--update"], 0);
+    assert!(
+        std::fs::read_to_string(h.lockfile())
+            .unwrap()
+            .contains(&fake('d'))
+    );
+}

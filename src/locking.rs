@@ -1,0 +1,233 @@
+//! Where `golock lock` finds the checksums of Go archives, for every locked
+//! platform: a go.dev-style release index (`?mode=json&include=all`), then
+//! `SHA256SUMS` or `<file>.sha256` files in a mirror, then the archives
+//! themselves in a mirror directory (hashed).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::fetch::{self, Http, HttpOptions, ModuleSource};
+use crate::fsx;
+use crate::lockfile::{Lockfile, Platform, Source};
+
+/// The platforms locked when `[go] platforms` is empty.
+pub const DEFAULT_PLATFORMS: &[&str] = &[
+    "linux-amd64",
+    "linux-arm64",
+    "darwin-amd64",
+    "darwin-arm64",
+    "windows-amd64",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub platform: Platform,
+    pub file: String,
+    pub sha256: String,
+    /// 0 when the source gives no size.
+    pub size: u64,
+    pub from: String,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum LockingError {
+    #[error("cannot read the release index {what}: {reason}")]
+    #[diagnostic(
+        code(golock::lock::index),
+        help("pass a file saved from https://go.dev/dl/?mode=json&include=all, or its URL")
+    )]
+    Index { what: String, reason: String },
+}
+
+#[derive(Debug, Deserialize)]
+struct Release {
+    version: String,
+    files: Vec<IndexFile>,
+}
+
+#[derive(Debug, Deserialize)]
+struct IndexFile {
+    filename: String,
+    os: String,
+    arch: String,
+    version: String,
+    sha256: String,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    kind: String,
+}
+
+pub fn platforms(lock: &Lockfile) -> Vec<Platform> {
+    if !lock.go.platforms.is_empty() {
+        return lock.go.platforms.clone();
+    }
+    DEFAULT_PLATFORMS
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// The archive's file name for `platform` (Windows archives are zips).
+pub fn archive_file(lock: &Lockfile, platform: &Platform) -> String {
+    let ext = if platform.os() == "windows" {
+        "zip"
+    } else {
+        "tar.gz"
+    };
+    format!("{}.{platform}.{ext}", lock.go.version.dir_name())
+}
+
+/// Read an index from a file path or an http(s) URL.
+pub fn load_index(what: &str, cwd: &Path) -> Result<String, LockingError> {
+    let err = |reason: String| LockingError::Index {
+        what: what.to_string(),
+        reason,
+    };
+    if what.starts_with("http://") || what.starts_with("https://") {
+        let http = Http::new(HttpOptions::from_env()).map_err(|e| err(e.to_string()))?;
+        let (base, rel) = what.rsplit_once('/').unwrap_or((what, ""));
+        let bytes = fetch::fetch_bytes(
+            &http,
+            &[ModuleSource::Http(base.to_string())],
+            rel,
+            64 << 20,
+        )
+        .map_err(|e| err(e.to_string()))?
+        .ok_or_else(|| err("not found".into()))?;
+        return String::from_utf8(bytes).map_err(|e| err(e.to_string()));
+    }
+    std::fs::read_to_string(cwd.join(what)).map_err(|e| err(e.to_string()))
+}
+
+/// Every locked platform's checksum, from the first source that has it;
+/// the second list names the platforms nothing was found for.
+pub fn find_all(
+    lock: &Lockfile,
+    index: Option<&str>,
+) -> Result<(Vec<Found>, Vec<Platform>), LockingError> {
+    let releases: Vec<Release> = match index {
+        Some(text) => serde_json::from_str(text).map_err(|e| LockingError::Index {
+            what: "index".into(),
+            reason: e.to_string(),
+        })?,
+        None => Vec::new(),
+    };
+    let http = Http::new(HttpOptions::from_env()).ok();
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for platform in platforms(lock) {
+        let file = archive_file(lock, &platform);
+        let hit = from_index(&releases, lock, &platform, &file)
+            .or_else(|| from_sums(lock, &file, http.as_ref()))
+            .or_else(|| from_dir(lock, &file));
+        match hit {
+            Some((sha256, size, from)) => found.push(Found {
+                platform,
+                file,
+                sha256,
+                size,
+                from,
+            }),
+            None => missing.push(platform),
+        }
+    }
+    Ok((found, missing))
+}
+
+fn from_index(
+    releases: &[Release],
+    lock: &Lockfile,
+    platform: &Platform,
+    file: &str,
+) -> Option<(String, u64, String)> {
+    let version = lock.go.version.dir_name();
+    releases
+        .iter()
+        .filter(|r| r.version == version)
+        .flat_map(|r| &r.files)
+        .find(|f| {
+            f.version == version
+                && f.os == platform.os()
+                && f.arch == platform.arch()
+                && (f.kind.is_empty() || f.kind == "archive")
+                && f.filename == file
+        })
+        .filter(|f| is_sha256(&f.sha256))
+        .map(|f| {
+            (
+                f.sha256.to_ascii_lowercase(),
+                f.size,
+                "release index".to_string(),
+            )
+        })
+}
+
+/// `SHA256SUMS` (`<hex>  <file>` lines) or `<file>.sha256` in a mirror.
+fn from_sums(lock: &Lockfile, file: &str, http: Option<&Http>) -> Option<(String, u64, String)> {
+    for mirror in &lock.go.mirrors {
+        let (source, label) = match mirror {
+            Source::Dir(d) => (ModuleSource::Dir(d.clone()), d.display().to_string()),
+            Source::Http(u) => (ModuleSource::Http(u.clone()), u.clone()),
+        };
+        let fetch = |rel: &str| match (&source, http) {
+            (ModuleSource::Dir(d), _) => fsx::read_opt(&d.join(rel)).ok().flatten(),
+            (ModuleSource::Http(_), Some(h)) => {
+                fetch::fetch_bytes(h, std::slice::from_ref(&source), rel, 1 << 20)
+                    .ok()
+                    .flatten()
+            }
+            (ModuleSource::Http(_), None) => None,
+        };
+        if let Some(sums) = fetch("SHA256SUMS") {
+            let text = String::from_utf8_lossy(&sums);
+            let hit = text.lines().find_map(|l| {
+                let mut w = l.split_whitespace();
+                let (sha, name) = (w.next()?, w.next()?);
+                (name.trim_start_matches('*') == file && is_sha256(sha))
+                    .then(|| sha.to_ascii_lowercase())
+            });
+            if let Some(sha) = hit {
+                return Some((sha, dir_size(mirror, file), format!("{label}/SHA256SUMS")));
+            }
+        }
+        if let Some(one) = fetch(&format!("{file}.sha256")) {
+            let text = String::from_utf8_lossy(&one);
+            if let Some(sha) = text.split_whitespace().next().filter(|s| is_sha256(s)) {
+                return Some((
+                    sha.to_ascii_lowercase(),
+                    dir_size(mirror, file),
+                    format!("{label}/{file}.sha256"),
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn dir_size(mirror: &Source, file: &str) -> u64 {
+    match mirror {
+        Source::Dir(d) => std::fs::metadata(d.join(file))
+            .map(|m| m.len())
+            .unwrap_or(0),
+        Source::Http(_) => 0,
+    }
+}
+
+/// Hash the archive itself when a mirror directory holds it.
+fn from_dir(lock: &Lockfile, file: &str) -> Option<(String, u64, String)> {
+    lock.go.mirrors.iter().find_map(|m| match m {
+        Source::Dir(d) => {
+            let path: PathBuf = d.join(file);
+            fsx::sha256_file(&path)
+                .ok()
+                .map(|(sha, size)| (sha, size, format!("hashed {}", path.display())))
+        }
+        Source::Http(_) => None,
+    })
+}
+
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
