@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 
 use flate2::bufread::GzDecoder;
@@ -251,12 +251,12 @@ impl Scanner<'_> {
         match (self.phase, path.as_str()) {
             (Phase::Content, MANIFEST_MEMBER) => {
                 let bytes = read_small(&mut entry, &path, size, self.limits.max_manifest_bytes);
-                self.scan.manifest = Some(bytes.map_err(|e| self.or_stream(e, stream_error))?);
+                self.scan.manifest = Some(bytes.map_err(|e| or_stream(e, stream_error))?);
                 self.phase = Phase::AfterManifest;
             }
             (Phase::AfterManifest, SIGNATURE_MEMBER) => {
                 let bytes = read_small(&mut entry, &path, size, MAX_SIGNATURE_BYTES);
-                self.scan.signature = Some(bytes.map_err(|e| self.or_stream(e, stream_error))?);
+                self.scan.signature = Some(bytes.map_err(|e| or_stream(e, stream_error))?);
                 self.phase = Phase::AfterSignature;
             }
             (Phase::Content, _) => self.accept_content(&mut entry, path, size, stream_error)?,
@@ -268,18 +268,6 @@ impl Scanner<'_> {
             }
         }
         Ok(())
-    }
-
-    /// Stream errors surface as `Io`-free `Read` results; keep the rest.
-    fn or_stream(
-        &self,
-        e: ContentError,
-        stream_error: &impl Fn(io::Error) -> BundleError,
-    ) -> BundleError {
-        match e {
-            ContentError::Stream(e) => stream_error(e),
-            ContentError::Bundle(e) => e,
-        }
     }
 
     fn accept_content<R: Read>(
@@ -299,7 +287,7 @@ impl Scanner<'_> {
         self.check_limits(&path, size)?;
         let target = self.dest.map(|d| d.join(&path));
         let (sha256, read) =
-            copy_member(entry, target.as_deref()).map_err(|e| self.or_stream(e, stream_error))?;
+            copy_member(entry, target.as_deref()).map_err(|e| or_stream(e, stream_error))?;
         if read != size {
             return Err(BundleError::Truncated {
                 detail: format!("member {path:?} has {read} of its {size} bytes"),
@@ -373,6 +361,14 @@ fn check_entry_kind(kind: tar::EntryType, path: &str) -> Result<()> {
 enum ContentError {
     Stream(io::Error),
     Bundle(BundleError),
+}
+
+/// Classify a stream failure by its layer; pass the others through.
+fn or_stream(e: ContentError, stream_error: &impl Fn(io::Error) -> BundleError) -> BundleError {
+    match e {
+        ContentError::Stream(e) => stream_error(e),
+        ContentError::Bundle(e) => e,
+    }
 }
 
 /// Read a small member (manifest, signature) into memory, capped.
@@ -551,7 +547,7 @@ fn check_lockfile(manifest: &Manifest, expected: &str, dest: &Path) -> Result<()
 }
 
 /// The first lines of the bundle's golock.toml, to help tell which one it is.
-fn lockfile_hint(path: &PathBuf) -> String {
+fn lockfile_hint(path: &Path) -> String {
     let Ok(file) = File::open(path) else {
         return String::new();
     };
