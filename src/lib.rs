@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod archive;
+pub mod bundle;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
