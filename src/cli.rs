@@ -60,6 +60,9 @@ pub enum Command {
     Lock(LockArgs),
     /// Write a starter golock.toml from the repo's go.mod and go.sum
     Init(InitArgs),
+    /// Write an offline bundle (tar.gz): the lockfile, Go archives for the
+    /// chosen platforms, every locked module's files, and a manifest
+    Bundle(BundleArgs),
     /// Rehash installed modules (and what go.sum says) against golock.toml:
     /// 0 all good, 2 mismatches, 1 error
     Verify,
@@ -76,6 +79,22 @@ pub struct LockArgs {
     /// A go.dev-style release index (JSON, `?mode=json&include=all`): file or URL
     #[arg(long, value_name = "FILE|URL")]
     pub index: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The bundle to write
+    #[arg(short, long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Platforms whose Go archive to include (default: this host's); repeatable
+    #[arg(long, value_name = "OS-ARCH")]
+    pub platform: Vec<String>,
+    /// Sign the manifest with this minisign secret key (unencrypted)
+    #[arg(long, value_name = "SECRET_KEY")]
+    pub sign: Option<PathBuf>,
+    /// Module cache to take module files from (default: the lockfile's GOMODCACHE)
+    #[arg(long, value_name = "DIR")]
+    pub from_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +156,9 @@ pub struct ApplyArgs {
     /// Fail at once if another golock holds the lock
     #[arg(long)]
     pub no_wait: bool,
+    /// Take every artifact from this offline bundle (verified first)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["plan", "archive", "proxy", "from_cache"])]
+    pub bundle: Option<PathBuf>,
     /// Cap on the bytes a Go archive may unpack to
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     pub max_unpacked_bytes: u64,

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use crate::apply;
 use crate::cli::{
-    ApplyArgs, CheckArgs, Cli, ColorChoice, Command, Global, InitArgs, LockArgs, PlanArgs,
-    PlanFlags,
+    ApplyArgs, BundleArgs, CheckArgs, Cli, ColorChoice, Command, Global, InitArgs, LockArgs,
+    PlanArgs, PlanFlags,
 };
 use crate::fetch;
 use crate::fsx::{self, Context as _};
@@ -84,6 +84,17 @@ pub enum CommandError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     CacheLocation(#[from] host::CacheLocationError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Bundle(#[from] crate::bundle::BundleError),
+    #[error("cannot put {what} in the bundle: {why}")]
+    #[diagnostic(
+        code(golock::bundle_source),
+        help(
+            "run `golock apply` on this machine first (it fills the caches), or pass --from-cache"
+        )
+    )]
+    BundleSource { what: String, why: String },
     #[error("apply cancelled")]
     #[diagnostic(code(golock::cancelled))]
     Cancelled,
@@ -205,6 +216,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         }
         Command::Lock(args) => lock_cmd(&ctx, args),
         Command::Init(args) => init_cmd(&ctx, args),
+        Command::Bundle(args) => bundle_cmd(&ctx, args),
         Command::Verify => {
             recover_leftovers(&ctx)?;
             verify_cmd(&ctx)
@@ -335,7 +347,45 @@ fn apply_cmd(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
     let wait = if args.no_wait { Wait::No } else { Wait::Block };
     let _lock = HostLock::acquire(&ctx.layout.lock_file(), wait, |pid| waiting(ctx, pid))?;
     report_recovered(ctx, &txn::recover(&ctx.layout)?);
-    let (lock, observed, fresh) = compute_plan(ctx, &options(&args.flags, ctx)?)?;
+    let mut opts = options(&args.flags, ctx)?;
+    let unpacked = match &args.bundle {
+        Some(bundle) => Some(unpack_bundle(ctx, bundle, &mut opts)?),
+        None => None,
+    };
+    let result = apply_planned(ctx, args, &opts);
+    if let Some(dir) = unpacked {
+        fsx::remove_tree_opt(&dir)?;
+    }
+    result
+}
+
+/// Verify a whole bundle into staging, then point the plan's sources at it.
+fn unpack_bundle(ctx: &Context, bundle: &Path, opts: &mut PlanOptions) -> Result<PathBuf> {
+    let lock = ctx.load_lockfile()?;
+    let dir = ctx
+        .layout
+        .staging_dir()
+        .join(format!("bundle-{}", std::process::id()));
+    fsx::remove_tree_opt(&dir)?;
+    fsx::create_dir_all(fsx::parent_of(&dir))?;
+    crate::bundle::unpack_verified(
+        &ctx.cwd.join(bundle),
+        &dir,
+        &hex::encode(lock.sha256),
+        &[],
+        &crate::bundle::Limits::default(),
+    )?;
+    if let Some(spec) = lockfile::Platform::host().and_then(|p| lock.go.archives.get(&p)) {
+        opts.archive = Some(dir.join("go").join(&spec.file));
+    }
+    opts.module_sources = Some(vec![ArchiveSource::File {
+        path: dir.join("modules"),
+    }]);
+    Ok(dir)
+}
+
+fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<u8> {
+    let (lock, observed, fresh) = compute_plan(ctx, opts)?;
     let plan = match &args.plan {
         Some(path) => load_saved_plan(path, &lock, &observed)?,
         None => fresh,
@@ -556,6 +606,139 @@ fn init_cmd(ctx: &Context, args: &InitArgs) -> Result<u8> {
     fsx::replace_file(&target, text.as_bytes())?;
     ctx.say(format!("Wrote {}.", target.display()));
     Ok(exit::OK)
+}
+
+fn bundle_cmd(ctx: &Context, args: &BundleArgs) -> Result<u8> {
+    let lock = ctx.load_lockfile()?;
+    let bytes = std::fs::read(&lock.path).ctx("read", &lock.path)?;
+    let out = ctx.cwd.join(&args.out);
+    let mut writer = crate::bundle::BundleWriter::create(&out, &bytes)?;
+    for platform in bundle_platforms(args)? {
+        let spec = lock
+            .go
+            .archives
+            .get(&platform)
+            .ok_or_else(|| CommandError::BundleSource {
+                what: platform.to_string(),
+                why: "golock.toml has no archive for it".into(),
+            })?;
+        let path = local_archive(&lock, &ctx.layout, &spec.file, &hex::encode(spec.sha256))?;
+        writer.add_file(&format!("go/{}", spec.file), &path)?;
+    }
+    let cache = match &args.from_cache {
+        Some(dir) => ctx.cwd.join(dir),
+        None => host::gomodcache(&lock, &ctx.layout.home)?,
+    };
+    for (member, path) in module_members(&lock, &cache)? {
+        writer.add_file(&member, &path)?;
+    }
+    let key = match &args.sign {
+        Some(p) => Some(crate::bundle::SecretKeyFile::load(&ctx.cwd.join(p), None)?),
+        None => None,
+    };
+    let manifest = writer.finish(key.as_ref())?;
+    ctx.say(format!(
+        "Wrote {} ({} members, {} bytes).",
+        out.display(),
+        manifest.members.len(),
+        manifest.total_size()
+    ));
+    Ok(exit::OK)
+}
+
+fn bundle_platforms(args: &BundleArgs) -> Result<Vec<lockfile::Platform>> {
+    if args.platform.is_empty() {
+        return Ok(lockfile::Platform::host().into_iter().collect());
+    }
+    args.platform
+        .iter()
+        .map(|p| {
+            p.parse().map_err(|_| CommandError::BundleSource {
+                what: p.clone(),
+                why: "not a known os-arch platform".into(),
+            })
+        })
+        .collect()
+}
+
+/// A local copy of an archive whose sha256 matches: golock's download
+/// cache, else a mirror directory.
+fn local_archive(lock: &Lockfile, layout: &Layout, file: &str, sha256: &str) -> Result<PathBuf> {
+    let candidates = std::iter::once(layout.archive_cache(sha256)).chain(
+        lock.go.mirrors.iter().filter_map(|m| match m {
+            lockfile::Source::Dir(d) => Some(d.join(file)),
+            lockfile::Source::Http(_) => None,
+        }),
+    );
+    for path in candidates.filter(|p| p.is_file()) {
+        if fsx::sha256_file(&path)?.0 == sha256 {
+            return Ok(path);
+        }
+    }
+    Err(CommandError::BundleSource {
+        what: file.to_string(),
+        why: "no verified copy in golock's cache or the mirror directories".into(),
+    })
+}
+
+/// Each locked module's `.mod` (and `.info` and `.zip` when its zip is
+/// locked), from the module cache or a proxy directory, checked against the lock.
+fn module_members(lock: &Lockfile, cache: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut roots = vec![cache.join("cache/download")];
+    roots.extend(lock.modules.proxies.iter().filter_map(|s| match s {
+        lockfile::Source::Dir(d) => Some(d.clone()),
+        lockfile::Source::Http(_) => None,
+    }));
+    let mut members = Vec::new();
+    for (key, hashes) in &lock.modules.require {
+        let bad = |why: String| CommandError::BundleSource {
+            what: key.to_string(),
+            why,
+        };
+        let esc_path = crate::modcache::escape_path(&key.path).map_err(|e| bad(e.to_string()))?;
+        let esc_version =
+            crate::modcache::escape_version(&key.version).map_err(|e| bad(e.to_string()))?;
+        let exts: &[&str] = if hashes.zip.is_some() {
+            &["mod", "info", "zip"]
+        } else {
+            &["mod"]
+        };
+        for ext in exts {
+            let rel = format!("{esc_path}/@v/{esc_version}.{ext}");
+            let path = roots
+                .iter()
+                .map(|r| r.join(&rel))
+                .find(|p| p.is_file())
+                .ok_or_else(|| bad(format!("{rel} is in no module cache or proxy directory")))?;
+            check_module_file(&path, ext, hashes).map_err(bad)?;
+            members.push((format!("modules/{rel}"), path));
+        }
+    }
+    Ok(members)
+}
+
+fn check_module_file(
+    path: &Path,
+    ext: &str,
+    hashes: &lockfile::ModuleHashes,
+) -> std::result::Result<(), String> {
+    let got = match ext {
+        "mod" => crate::modcache::hash_go_mod(&std::fs::read(path).map_err(|e| e.to_string())?),
+        "zip" => crate::modcache::hash_zip(path).map_err(|e| e.to_string())?,
+        _ => return Ok(()),
+    };
+    let want = if ext == "mod" {
+        Some(&hashes.module)
+    } else {
+        hashes.zip.as_ref()
+    };
+    if Some(&got) != want {
+        return Err(format!(
+            "{} does not match golock.toml ({got})",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 fn verify_cmd(ctx: &Context) -> Result<u8> {

@@ -482,3 +482,84 @@ fn replace_all(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+#[test]
+fn offline_bundle_round_trip() {
+    let a = Host::new();
+    let base = a.base();
+    let mirror = base.join("mirror");
+    std::fs::create_dir_all(&mirror).unwrap();
+    std::fs::copy(
+        support::archive(NEW),
+        mirror.join(format!("go{NEW}.linux-amd64.tar.gz")),
+    )
+    .unwrap();
+    let proxy = base.join("proxy");
+    assert!(
+        Command::new("cp")
+            .arg("-a")
+            .arg(corpus().join("proxy"))
+            .arg(&proxy)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let cache = base.join("modcache");
+    let (sha, size) = support::digest(&support::archive(NEW));
+    std::fs::write(
+        a.lockfile(),
+        format!(
+            "schema = 1\n[go]\nversion = \"{NEW}\"\nmirrors = [\"{}\"]\n[go.archives]\nlinux-amd64 = {{ file = \"go{NEW}.linux-amd64.tar.gz\", sha256 = \"{sha}\", size = {size} }}\n[modules]\nproxies = [\"file://{}\"]\n[env]\nGOMODCACHE = \"{}\"\n",
+            mirror.display(),
+            proxy.display(),
+            cache.display()
+        ),
+    )
+    .unwrap();
+    a.expect(
+        &[
+            "lock",
+            "--go-sum",
+            corpus().join("go.sum").to_str().unwrap(),
+        ],
+        0,
+    );
+    a.expect(&["apply", "-y"], 0);
+    let bundle = base.join("offline.tar.gz");
+    a.expect(&["bundle", "-o", bundle.to_str().unwrap()], 0);
+
+    // The offline host has none of the connected machine's sources.
+    for dir in [&mirror, &proxy, &cache, &a.root] {
+        let _ = Command::new("chmod").arg("-R").arg("u+w").arg(dir).status();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+    let b = Host::new();
+    let out = b
+        .golock_for(&a.lockfile())
+        .args(["apply", "-y", "--bundle", bundle.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(b.active_go_version().contains(NEW));
+    go_offline(&b, &cache, &["build", "./..."]);
+    go_offline(&b, &cache, &["mod", "verify"]);
+
+    // A bundle made for another lockfile is refused.
+    let mut text = std::fs::read_to_string(a.lockfile()).unwrap();
+    text.push_str("# changed\n");
+    std::fs::write(a.lockfile(), text).unwrap();
+    let c = Host::new();
+    let out = c
+        .golock_for(&a.lockfile())
+        .args(["apply", "-y", "--bundle", bundle.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("another golock.toml"), "{err}");
+    assert!(!c.root.join("go").exists());
+}
