@@ -372,7 +372,7 @@ fn unpack_bundle(ctx: &Context, bundle: &Path, opts: &mut PlanOptions) -> Result
         &ctx.cwd.join(bundle),
         &dir,
         &hex::encode(lock.sha256),
-        &[],
+        &lock.trusted_keys,
         &crate::bundle::Limits::default(),
     )?;
     if let Some(spec) = lockfile::Platform::host().and_then(|p| lock.go.archives.get(&p)) {

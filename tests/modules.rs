@@ -563,3 +563,64 @@ fn offline_bundle_round_trip() {
     assert!(err.contains("another golock.toml"), "{err}");
     assert!(!c.root.join("go").exists());
 }
+
+#[test]
+fn trusted_keys_require_a_signed_bundle() {
+    let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+    let other = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+    let a = Host::new();
+    let base = a.base();
+    let (sha, size) = support::digest(&support::archive(NEW));
+    std::fs::write(
+        a.lockfile(),
+        format!(
+            "schema = 1\ntrusted_keys = [\"{}\"]\n[go]\nversion = \"{NEW}\"\nmirrors = [\"{}\"]\n[go.archives]\nlinux-amd64 = {{ file = \"go{NEW}.linux-amd64.tar.gz\", sha256 = \"{sha}\", size = {size} }}\n",
+            kp.pk.to_base64(),
+            support::archives_dir().display()
+        ),
+    )
+    .unwrap();
+    let key_file = |name: &str, sk: &minisign::SecretKey| {
+        let path = base.join(name);
+        std::fs::write(&path, sk.to_box(None).unwrap().to_string()).unwrap();
+        path
+    };
+    let good_key = key_file("good.key", &kp.sk);
+    let bad_key = key_file("other.key", &other.sk);
+    let bundle = |name: &str, sign: Option<&Path>| {
+        let out = base.join(name);
+        let mut args = vec!["bundle", "-o", out.to_str().unwrap()];
+        if let Some(k) = sign {
+            args.extend(["--sign", k.to_str().unwrap()]);
+        }
+        a.expect(&args, 0);
+        out
+    };
+    let signed = bundle("signed.tar.gz", Some(&good_key));
+    let unsigned = bundle("unsigned.tar.gz", None);
+    let foreign = bundle("foreign.tar.gz", Some(&bad_key));
+    for (b, what) in [(&unsigned, "not signed"), (&foreign, "not a trusted key")] {
+        let h = Host::new();
+        let out = h
+            .golock_for(&a.lockfile())
+            .args(["apply", "-y", "--bundle", b.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(what), "{what}: {err}");
+        assert!(!h.root.join("go").exists());
+    }
+    let h = Host::new();
+    let out = h
+        .golock_for(&a.lockfile())
+        .args(["apply", "-y", "--bundle", signed.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(h.active_go_version().contains(NEW));
+}

@@ -216,6 +216,21 @@ pub enum LockfileError {
         span: SourceSpan,
     },
 
+    #[error("{value:?} is not a minisign public key")]
+    #[diagnostic(
+        code(golock::lockfile::trusted_key),
+        help(
+            "use the second line of the key's .pub file: \"RW\" followed by 54 base64 characters"
+        )
+    )]
+    TrustedKey {
+        value: String,
+        #[source_code]
+        src: Src,
+        #[label("not a minisign public key")]
+        span: SourceSpan,
+    },
+
     #[error("invalid environment variable name {value:?}")]
     #[diagnostic(
         code(golock::lockfile::env_name),

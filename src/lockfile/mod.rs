@@ -43,6 +43,8 @@ pub struct Lockfile {
     /// `[env]` in file order.
     pub env: Vec<(String, String)>,
     pub profile: ProfileSpec,
+    /// minisign public keys whose signature an offline bundle must carry.
+    pub trusted_keys: Vec<String>,
 }
 
 /// `[go]`: which toolchain, where to get it, how to check it.
@@ -180,6 +182,7 @@ pub fn parse(text: &str, path: &Path, home: &Path) -> Result<Lockfile, LockfileE
         modules: validated.modules,
         env: validated.env,
         profile: validated.profile,
+        trusted_keys: validated.trusted_keys,
     })
 }
 

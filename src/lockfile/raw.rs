@@ -31,6 +31,8 @@ pub struct RawLockfile {
     pub env: Entries<Spanned<String>>,
     #[serde(default)]
     pub profile: RawProfile,
+    #[serde(default)]
+    pub trusted_keys: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

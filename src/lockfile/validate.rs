@@ -28,6 +28,7 @@ pub(super) struct Validated {
     pub modules: ModulesSpec,
     pub env: Vec<(String, String)>,
     pub profile: ProfileSpec,
+    pub trusted_keys: Vec<String>,
 }
 
 /// Parses `text` (the file at `path`, in `dir`) and validates it.
@@ -133,7 +134,30 @@ impl Checker<'_> {
             modules: self.modules(raw.modules),
             env: self.env(raw.env),
             profile: self.profile(raw.profile),
+            trusted_keys: self.trusted_keys(raw.trusted_keys),
         }
+    }
+
+    /// minisign public keys: "RW" + 54 base64 characters (the second line of a .pub file).
+    fn trusted_keys(&mut self, raw: Vec<Spanned<String>>) -> Vec<String> {
+        let mut keys = Vec::new();
+        for key in raw {
+            let k = key.get_ref();
+            let ok = k.len() == 56
+                && k.starts_with("RW")
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+            if ok {
+                keys.push(k.clone());
+            } else {
+                let _: Option<()> = self.fail(LockfileError::TrustedKey {
+                    value: k.clone(),
+                    src: self.src(),
+                    span: span(key.span()),
+                });
+            }
+        }
+        keys
     }
 
     fn go(&mut self, raw: RawGo) -> GoSpec {
