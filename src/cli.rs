@@ -65,7 +65,14 @@ pub enum Command {
     Bundle(BundleArgs),
     /// Rehash installed modules (and what go.sum says) against golock.toml:
     /// 0 all good, 2 mismatches, 1 error
-    Verify,
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Check only the module cache (what `go mod verify` checks)
+    #[arg(long)]
+    pub modules_only: bool,
 }
 
 #[derive(Debug, Args)]

@@ -217,9 +217,9 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Lock(args) => lock_cmd(&ctx, args),
         Command::Init(args) => init_cmd(&ctx, args),
         Command::Bundle(args) => bundle_cmd(&ctx, args),
-        Command::Verify => {
+        Command::Verify(args) => {
             recover_leftovers(&ctx)?;
-            verify_cmd(&ctx)
+            verify_cmd(&ctx, args.modules_only)
         }
     }
 }
@@ -741,15 +741,22 @@ fn check_module_file(
     Ok(())
 }
 
-fn verify_cmd(ctx: &Context) -> Result<u8> {
+fn verify_cmd(ctx: &Context, modules_only: bool) -> Result<u8> {
     let lock = ctx.load_lockfile()?;
     let cache = host::gomodcache(&lock, &ctx.layout.home)?;
     let mut problems = crate::verify::modules(&lock, &cache);
-    problems.extend(crate::verify::toolchain(&lock, &ctx.layout));
+    if !modules_only {
+        problems.extend(crate::verify::toolchain(&lock, &ctx.layout));
+    }
     if problems.is_empty() {
         ctx.say(format!(
-            "Verified {} module(s) and the installed toolchain.",
-            lock.modules.require.len()
+            "Verified {} module(s){}.",
+            lock.modules.require.len(),
+            if modules_only {
+                ""
+            } else {
+                " and the installed toolchain"
+            }
         ));
         return Ok(exit::OK);
     }
