@@ -148,6 +148,9 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Plan as `apply --bundle FILE` would (the bundle is verified in a temp dir)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["archive", "proxy", "from_cache"])]
+    pub bundle: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -308,7 +308,13 @@ fn compute_plan(ctx: &Context, opts: &PlanOptions) -> Result<(Lockfile, Observed
 }
 
 fn plan_cmd(ctx: &Context, args: &PlanArgs) -> Result<u8> {
-    let (_, observed, plan) = compute_plan(ctx, &options(&args.flags, ctx)?)?;
+    let mut opts = options(&args.flags, ctx)?;
+    // Outside golock's data dir: planning changes nothing on the host.
+    let scratch = tempfile::tempdir().ctx("create temp dir", Path::new("/tmp"))?;
+    if let Some(bundle) = &args.bundle {
+        unpack_bundle(ctx, bundle, &scratch.path().join("bundle"), &mut opts)?;
+    }
+    let (_, observed, plan) = compute_plan(ctx, &opts)?;
     if args.json {
         println!("{}", plan_json(&plan));
     } else if !ctx.quiet {
@@ -349,7 +355,14 @@ fn apply_cmd(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
     report_recovered(ctx, &txn::recover(&ctx.layout)?);
     let mut opts = options(&args.flags, ctx)?;
     let unpacked = match &args.bundle {
-        Some(bundle) => Some(unpack_bundle(ctx, bundle, &mut opts)?),
+        Some(bundle) => {
+            let dir = ctx
+                .layout
+                .staging_dir()
+                .join(format!("bundle-{}", std::process::id()));
+            unpack_bundle(ctx, bundle, &dir, &mut opts)?;
+            Some(dir)
+        }
         None => None,
     };
     let result = apply_planned(ctx, args, &opts);
@@ -360,17 +373,13 @@ fn apply_cmd(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
 }
 
 /// Verify a whole bundle into staging, then point the plan's sources at it.
-fn unpack_bundle(ctx: &Context, bundle: &Path, opts: &mut PlanOptions) -> Result<PathBuf> {
+fn unpack_bundle(ctx: &Context, bundle: &Path, dir: &Path, opts: &mut PlanOptions) -> Result<()> {
     let lock = ctx.load_lockfile()?;
-    let dir = ctx
-        .layout
-        .staging_dir()
-        .join(format!("bundle-{}", std::process::id()));
-    fsx::remove_tree_opt(&dir)?;
+    fsx::remove_tree_opt(dir)?;
     fsx::create_dir_all(fsx::parent_of(&dir))?;
     crate::bundle::unpack_verified(
         &ctx.cwd.join(bundle),
-        &dir,
+        dir,
         &hex::encode(lock.sha256),
         &lock.trusted_keys,
         &crate::bundle::Limits::default(),
@@ -381,7 +390,7 @@ fn unpack_bundle(ctx: &Context, bundle: &Path, opts: &mut PlanOptions) -> Result
     opts.module_sources = Some(vec![ArchiveSource::File {
         path: dir.join("modules"),
     }]);
-    Ok(dir)
+    Ok(())
 }
 
 fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<u8> {

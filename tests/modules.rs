@@ -534,6 +534,25 @@ fn offline_bundle_round_trip() {
         std::fs::remove_dir_all(dir).unwrap();
     }
     let b = Host::new();
+    let planned = b
+        .golock_for(&a.lockfile())
+        .args(["plan", "--bundle", bundle.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&planned.stdout);
+    assert!(
+        planned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&planned.stderr)
+    );
+    assert!(
+        text.contains("+ module corp.example/files@v1.0.0") && text.contains("+ install go"),
+        "{text}"
+    );
+    assert!(
+        !b.root.exists() && !cache.exists(),
+        "plan --bundle changes nothing"
+    );
     let out = b
         .golock_for(&a.lockfile())
         .args(["apply", "-y", "--bundle", bundle.to_str().unwrap()])

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Benchmark: `golock apply --bundle` (Go 1.27.3 + BENCH_MODULES generated
+# modules, default 300; every member and module hash verified) against the
+# manual offline recipe on the same data: `sha256sum -c`, `tar -xzf` of the
+# Go archive, `tar -xzf` of a packed GOMODCACHE. Alternating runs; medians
+# and the ratio (target <= 1.0) are printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${RUNS:-5}
+n=${BENCH_MODULES:-300}
+bash scripts/test-toolchains.sh >/dev/null
+bash scripts/module-corpus.sh --bench "$n" >/dev/null
+cargo build --release --locked --quiet
+golock=$PWD/target/release/golock
+corpus=$PWD/target/golock-test/bench-corpus
+archive=$PWD/target/golock-test/archives/go1.27.3.linux-amd64.tar.gz
+work=$(mktemp -d)
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(round($2 - $1, 3))"; }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+clean() { chmod -R u+w "$@" 2>/dev/null || true; rm -rf "$@"; sync; }
+
+sha=$(sha256sum "$archive" | cut -d' ' -f1)
+size=$(stat -c %s "$archive")
+cache=$work/modcache
+cat >"$work/golock.toml" <<TOML
+schema = 1
+[go]
+version = "1.27.3"
+mirrors = ["file://$(dirname "$archive")"]
+[go.archives]
+linux-amd64 = { file = "go1.27.3.linux-amd64.tar.gz", sha256 = "$sha", size = $size }
+[modules]
+proxies = ["file://$corpus/proxy"]
+[env]
+GOMODCACHE = "$cache"
+TOML
+mkdir -p "$work/home"
+g=("$golock" -q --home "$work/home" --lockfile "$work/golock.toml")
+"${g[@]}" --root "$work/connected" lock --go-sum "$corpus/go.sum" >/dev/null
+"${g[@]}" --root "$work/connected" apply -y >/dev/null
+"${g[@]}" --root "$work/connected" bundle -o "$work/offline.tar.gz" >/dev/null
+# The recipe's inputs: the archive, a packed module cache, their checksums.
+mkdir -p "$work/recipe"
+cp "$archive" "$work/recipe/"
+tar -czf "$work/recipe/gomodcache.tar.gz" -C "$cache" .
+(cd "$work/recipe" && sha256sum go1.27.3.linux-amd64.tar.gz gomodcache.tar.gz >SHA256SUMS)
+modules=$(grep -c '@v' "$work/golock.toml")
+ours=() theirs=()
+for i in $(seq "$runs"); do
+  clean "$work/root" "$cache"
+  t0=$(now); "${g[@]}" --root "$work/root" apply -y --bundle "$work/offline.tar.gz" >/dev/null; t1=$(now)
+  ours+=("$(elapsed "$t0" "$t1")")
+  clean "$work/go" "$work/mc"; mkdir -p "$work/go" "$work/mc"
+  t0=$(now)
+  (cd "$work/recipe" && sha256sum -c --quiet SHA256SUMS) &&
+    tar -xzf "$work/recipe/go1.27.3.linux-amd64.tar.gz" -C "$work/go" &&
+    tar -xzf "$work/recipe/gomodcache.tar.gz" -C "$work/mc"
+  t1=$(now)
+  theirs+=("$(elapsed "$t0" "$t1")")
+done
+o=$(median "${ours[@]}"); t=$(median "${theirs[@]}")
+echo "bundle: Go 1.27.3 + $modules modules, $(stat -c %s "$work/offline.tar.gz") bytes"
+echo "golock apply --bundle (median of $runs): ${o}s   runs: ${ours[*]}"
+echo "sha256sum -c + tar -xzf x2 (median of $runs): ${t}s   runs: ${theirs[*]}"
+echo "ratio golock/recipe: $(python3 -c "print(round($o / $t, 3))")  (target <= 1.0)"
