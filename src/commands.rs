@@ -376,7 +376,7 @@ fn apply_cmd(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
 fn unpack_bundle(ctx: &Context, bundle: &Path, dir: &Path, opts: &mut PlanOptions) -> Result<()> {
     let lock = ctx.load_lockfile()?;
     fsx::remove_tree_opt(dir)?;
-    fsx::create_dir_all(fsx::parent_of(&dir))?;
+    fsx::create_dir_all(fsx::parent_of(dir))?;
     crate::bundle::unpack_verified(
         &ctx.cwd.join(bundle),
         dir,
