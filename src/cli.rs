@@ -113,6 +113,11 @@ pub struct InitArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct PlanFlags {
+    /// Fail unless golock.toml is complete for this host: an archive for its
+    /// platform, and every module of the go.sum beside it locked with the
+    /// same hashes (golock plan/apply never write golock.toml either way)
+    #[arg(long, env = "GOLOCK_LOCKED", value_parser = clap::builder::FalseyValueParser::new())]
+    pub locked: bool,
     /// Also remove toolchains golock.toml no longer names
     #[arg(long)]
     pub prune: bool,

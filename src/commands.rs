@@ -95,6 +95,12 @@ pub enum CommandError {
         )
     )]
     BundleSource { what: String, why: String },
+    #[error("golock.toml is incomplete for this host (--locked):\n  {problems}")]
+    #[diagnostic(
+        code(golock::locked),
+        help("run `golock lock` where the sources are reachable and commit golock.toml")
+    )]
+    Incomplete { problems: String },
     #[error("apply cancelled")]
     #[diagnostic(code(golock::cancelled))]
     Cancelled,
@@ -307,7 +313,34 @@ fn compute_plan(ctx: &Context, opts: &PlanOptions) -> Result<(Lockfile, Observed
     Ok((lock, observed, plan))
 }
 
+/// `--locked`: golock.toml must already say everything this host needs.
+fn ensure_locked(ctx: &Context, flags: &PlanFlags) -> Result<()> {
+    if !flags.locked {
+        return Ok(());
+    }
+    let lock = ctx.load_lockfile()?;
+    let mut missing: Vec<String> = Vec::new();
+    match lockfile::Platform::host() {
+        Some(p) if lock.go.archives.contains_key(&p) => {}
+        Some(p) => missing.push(format!("no [go.archives] entry for {p}")),
+        None => missing.push("this host's platform is unknown".into()),
+    }
+    missing.extend(
+        repo::drift(&lock)?
+            .into_iter()
+            .filter(|d| !matches!(d, repo::RepoDrift::GoTooOld { .. }))
+            .map(|d| d.to_string()),
+    );
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(CommandError::Incomplete {
+        problems: missing.join("\n  "),
+    })
+}
+
 fn plan_cmd(ctx: &Context, args: &PlanArgs) -> Result<u8> {
+    ensure_locked(ctx, &args.flags)?;
     let mut opts = options(&args.flags, ctx)?;
     // Outside golock's data dir: planning changes nothing on the host.
     let scratch = tempfile::tempdir().ctx("create temp dir", Path::new("/tmp"))?;
@@ -349,6 +382,7 @@ fn print_plan(ctx: &Context, plan: &Plan, _observed: &Observed) {
 }
 
 fn apply_cmd(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
+    ensure_locked(ctx, &args.flags)?;
     ctx.load_lockfile()?; // a bad lockfile is reported before anything is created
     let wait = if args.no_wait { Wait::No } else { Wait::Block };
     let _lock = HostLock::acquire(&ctx.layout.lock_file(), wait, |pid| waiting(ctx, pid))?;

@@ -581,3 +581,30 @@ fn lock_fills_every_platform_from_index_sums_and_mirror_dirs() {
             .contains(&fake('d'))
     );
 }
+
+#[test]
+fn locked_refuses_an_incomplete_lockfile_and_writes_nothing() {
+    let h = Host::new();
+    h.lock(NEW, "");
+    h.expect(&["plan", "--locked"], 0);
+    std::fs::write(
+        h.repo.join("go.sum"),
+        "corp.example/x v1.0.0/go.mod h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY=\n",
+    )
+    .unwrap();
+    let before = std::fs::read(h.lockfile()).unwrap();
+    let err = h.expect(&["apply", "-y", "--locked"], 1);
+    assert!(
+        err.contains("incomplete") && err.contains("corp.example/x@v1.0.0"),
+        "{err}"
+    );
+    let out = h
+        .golock()
+        .args(["plan"])
+        .env("GOLOCK_LOCKED", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(h.lockfile()).unwrap(), before);
+    assert!(!h.root.join("go").exists());
+}

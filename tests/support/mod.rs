@@ -145,6 +145,7 @@ impl Host {
             "XDG_DATA_HOME",
             "GOLOCK_ROOT",
             "GOLOCK_LOCKFILE",
+            "GOLOCK_LOCKED",
             "GOLOCK_TEST_CHECKPOINT",
             "GOLOCK_TEST_CHECKPOINT_FILE",
         ] {
