@@ -515,6 +515,7 @@ fn confirmed() -> Result<bool> {
 }
 
 fn check(ctx: &Context, args: &CheckArgs) -> Result<u8> {
+    ensure_locked(ctx, &args.flags)?;
     let lock = ctx.load_lockfile()?;
     let mut drifted: Vec<String> = repo::drift(&lock)?
         .into_iter()
