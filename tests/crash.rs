@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::{Host, NEW, old_version, snapshot};
@@ -73,13 +73,13 @@ fn make_writable_and_remove(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Run `apply` until it parks at `checkpoint`, then SIGKILL it.
-fn kill_at(h: &Host, checkpoint: &str) {
+/// Start `golock <args>` and wait until it parks at `checkpoint`.
+fn park_at(h: &Host, args: &[&str], checkpoint: &str) -> Child {
     let marker = h.tmp.path().join("reached");
     let _ = std::fs::remove_file(&marker);
     let mut child = h
         .golock()
-        .args(["apply", "-y", "--prune"])
+        .args(args)
         .env("GOLOCK_TEST_CHECKPOINT", checkpoint)
         .env("GOLOCK_TEST_CHECKPOINT_FILE", &marker)
         .stdout(Stdio::null())
@@ -108,6 +108,12 @@ fn kill_at(h: &Host, checkpoint: &str) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    child
+}
+
+/// Run `apply` until it parks at `checkpoint`, then SIGKILL it.
+fn kill_at(h: &Host, args: &[&str], checkpoint: &str) {
+    let mut child = park_at(h, args, checkpoint);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 }
@@ -166,7 +172,7 @@ fn every_checkpoint_recovers_to_the_old_state_then_applies() {
         copy_tree(&template, &tree);
         assert_same(&watched(&tree), &old, "restored template");
 
-        kill_at(&h, checkpoint);
+        kill_at(&h, &["apply", "-y", "--prune"], checkpoint);
         let recovered = h.expect(&["recover"], 0);
         let expected = if checkpoint == "after-commit" {
             &new
@@ -207,7 +213,7 @@ fn any_command_rolls_back_a_crashed_apply_first() {
     let h = Host::new();
     h.lock(NEW, Host::standard_extra());
     std::fs::write(h.home.join(".profile"), "# before\n").unwrap();
-    kill_at_simple(&h, "after-rename-profile");
+    kill_at(&h, &["apply", "-y"], "after-rename-profile");
     assert!(
         std::fs::read_to_string(h.home.join(".profile"))
             .unwrap()
@@ -224,49 +230,11 @@ fn any_command_rolls_back_a_crashed_apply_first() {
     assert!(!h.root.join(format!("toolchains/go{NEW}")).exists());
 }
 
-fn kill_at_simple(h: &Host, checkpoint: &str) {
-    let marker = h.tmp.path().join("reached");
-    let mut child = h
-        .golock()
-        .args(["apply", "-y"])
-        .env("GOLOCK_TEST_CHECKPOINT", checkpoint)
-        .env("GOLOCK_TEST_CHECKPOINT_FILE", &marker)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !marker.exists() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "exited before {checkpoint}"
-        );
-        assert!(start.elapsed() < Duration::from_secs(300));
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-}
-
 #[test]
 fn second_apply_waits_or_fails_naming_the_holder() {
     let h = Host::new();
     h.lock(NEW, Host::standard_extra());
-    let marker = h.tmp.path().join("reached");
-    let mut holder = h
-        .golock()
-        .args(["apply", "-y"])
-        .env("GOLOCK_TEST_CHECKPOINT", "before-commit")
-        .env("GOLOCK_TEST_CHECKPOINT_FILE", &marker)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !marker.exists() {
-        assert!(start.elapsed() < Duration::from_secs(300));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut holder = park_at(&h, &["apply", "-y"], "before-commit");
     let err = h.expect(&["apply", "-y", "--no-wait"], 1);
     assert!(err.contains(&format!("pid {}", holder.id())), "{err}");
 
