@@ -189,6 +189,11 @@ pub struct ApplyArgs {
     /// Retries per mirror (with backoff) on connect errors, 5xx and truncation
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub http_retries: u32,
+    /// `full`: wait until the toolchain's data is on disk before installing
+    /// it. `deferred`: leave it to the kernel and rehash the toolchain after
+    /// a reboot (falls back to `full` where reboots cannot be told apart)
+    #[arg(long, value_enum, env = "GOLOCK_SYNC", default_value = "deferred")]
+    pub sync: crate::durability::SyncMode,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ use crate::cli::{
     ApplyArgs, BundleArgs, CheckArgs, Cli, ColorChoice, Command, Global, InitArgs, LockArgs,
     PlanArgs, PlanFlags,
 };
+use crate::durability;
 use crate::fetch;
 use crate::fsx::{self, Context as _};
 use crate::host::{self, HostEnv, Observed};
@@ -231,11 +232,31 @@ pub fn run(cli: &Cli) -> Result<u8> {
 }
 
 /// Before anything else: roll back an apply that died.
+/// Then settle toolchains that passed their after-reboot recheck.
 fn recover_leftovers(ctx: &Context) -> Result<()> {
     if let Some(recovered) = txn::recover_if_needed(&ctx.layout)? {
         report_recovered(ctx, &recovered);
     }
+    report_settled(
+        ctx,
+        durability::settle(&ctx.layout, ctx.env.boot_id.as_deref()),
+    );
     Ok(())
+}
+
+fn report_settled(
+    ctx: &Context,
+    settled: std::result::Result<Vec<String>, durability::SettleError>,
+) {
+    match settled {
+        Ok(names) => {
+            for name in names {
+                ctx.say(format!("golock: {name} is intact after the reboot"));
+            }
+        }
+        // Only saves work: the host observation rechecks until it is recorded.
+        Err(e) => ctx.say(format!("golock: warning: {e}")),
+    }
 }
 
 fn report_recovered(ctx: &Context, recovered: &[txn::Recovered]) {
@@ -387,6 +408,10 @@ fn apply_cmd(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
     let wait = if args.no_wait { Wait::No } else { Wait::Block };
     let _lock = HostLock::acquire(&ctx.layout.lock_file(), wait, |pid| waiting(ctx, pid))?;
     report_recovered(ctx, &txn::recover(&ctx.layout)?);
+    report_settled(
+        ctx,
+        durability::settle_holding_lock(&ctx.layout, ctx.env.boot_id.as_deref()),
+    );
     let mut opts = options(&args.flags, ctx)?;
     let unpacked = match &args.bundle {
         Some(bundle) => {
@@ -453,6 +478,8 @@ fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<
                 max_entries: args.max_entries,
             },
             http: http_options(args),
+            sync: args.sync.effective(ctx.env.boot_id.as_deref()),
+            boot_id: ctx.env.boot_id.clone(),
         },
     )?;
     let s = plan.summary;

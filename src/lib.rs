@@ -11,6 +11,7 @@ pub mod bundle;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
+pub mod durability;
 pub mod fetch;
 pub mod fsx;
 pub mod host;

@@ -32,6 +32,10 @@ pub struct InstalledToolchain {
     pub version: String,
     pub platform: String,
     pub archive_sha256: String,
+    /// Set when the install did not wait for its data to reach the disk
+    /// (`--sync deferred`): the boot it happened in. See `durability`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsynced_boot: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

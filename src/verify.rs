@@ -104,7 +104,12 @@ pub fn toolchain(lock: &Lockfile, layout: &Layout) -> Vec<String> {
     if !dir.is_dir() {
         return vec![format!("{dir_name} is not installed")];
     }
-    let recorded: Manifest = match fsx::read_opt(&layout.manifest_file(&dir_name)) {
+    toolchain_dir(&dir_name, &dir, &layout.manifest_file(&dir_name))
+}
+
+/// Mismatches of the toolchain in `dir` against the manifest at `manifest`.
+pub fn toolchain_dir(dir_name: &str, dir: &Path, manifest: &Path) -> Vec<String> {
+    let recorded: Manifest = match fsx::read_opt(manifest) {
         Ok(Some(b)) => match serde_json::from_slice(&b) {
             Ok(m) => m,
             Err(e) => return vec![format!("{dir_name}: manifest unreadable: {e}")],
@@ -115,7 +120,7 @@ pub fn toolchain(lock: &Lockfile, layout: &Layout) -> Vec<String> {
             )];
         }
     };
-    let now = match Manifest::build(&dir) {
+    let now = match Manifest::build(dir) {
         Ok(m) => m,
         Err(e) => return vec![format!("{dir_name}: {e}")],
     };

@@ -9,9 +9,11 @@ use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
+pub use crate::durability::SyncMode;
 use crate::fsx;
 use crate::layout::Layout;
 use crate::plan::{Action, FileRole, LinkRole, Plan};
+use crate::state::State;
 use crate::txn::{Transaction, TxnError};
 
 pub use modules::ModuleError;
@@ -58,6 +60,10 @@ pub struct Options {
     pub limits: crate::archive::Limits,
     /// Timeouts, retries, proxies and CA for HTTP(S) mirrors.
     pub http: crate::fetch::HttpOptions,
+    /// Whether to wait for toolchain data to reach the disk (already
+    /// resolved against `boot_id`), and the boot to record when not.
+    pub sync: SyncMode,
+    pub boot_id: Option<String>,
 }
 
 pub fn execute(plan: &Plan, layout: &Layout, opts: &Options) -> Result<(), ApplyError> {
@@ -98,8 +104,27 @@ fn run_all(
             _ => run(action, layout, opts, txn)?,
         }
     }
-    txn.write_file(&layout.state_file(), &plan.state_after.to_bytes(), "state")?;
+    let state = state_recording_sync(plan, opts);
+    txn.write_file(&layout.state_file(), &state.to_bytes(), "state")?;
     Ok(())
+}
+
+/// The planned state, plus the boot of each toolchain installed without
+/// waiting for its data, so a later boot knows to recheck it.
+fn state_recording_sync(plan: &Plan, opts: &Options) -> State {
+    let mut state = plan.state_after.clone();
+    if opts.sync != SyncMode::Deferred {
+        return state;
+    }
+    for action in &plan.actions {
+        if let Action::InstallToolchain { version, .. } = action {
+            let dir_name = format!("go{version}");
+            if let Some(entry) = state.toolchains.get_mut(&dir_name) {
+                entry.unsynced_boot = opts.boot_id.clone();
+            }
+        }
+    }
+    state
 }
 
 fn run(

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{ApplyError, Options};
 use crate::archive::{self, ArchiveError};
 use crate::checkpoint;
+use crate::durability;
 use crate::fetch::{self, Http};
 use crate::fsx::{self, Context};
 use crate::layout::Layout;
@@ -92,7 +93,7 @@ pub fn install(
     let path = extract_from_first_good(file, sha256, *size, sources, layout, &dest, opts)?;
     check_shape(&path, &dest, version)?;
     let manifest = Manifest::build(&dest.join("go")).map_err(ToolchainError::from)?;
-    fsx::sync_filesystem(&dest).map_err(ToolchainError::from)?;
+    durability::sync_data(opts.sync, &dest).map_err(ToolchainError::from)?;
     checkpoint::reach("after-staging");
     if replaces.is_some() && fsx::exists_no_follow(target) {
         txn.move_aside(target, "toolchain-aside")?;

@@ -14,6 +14,7 @@ mod modules;
 
 pub use modules::{CacheLocationError, ModuleState, ObservedModules, cached_modules, gomodcache};
 
+use crate::durability;
 use crate::fsx::{self, Context};
 use crate::layout::Layout;
 use crate::lockfile::Lockfile;
@@ -79,6 +80,8 @@ pub struct HostEnv {
     pub goenv: Option<PathBuf>,
     /// `$XDG_CONFIG_HOME`
     pub xdg_config_home: Option<PathBuf>,
+    /// This boot's id, to notice reboots since a `--sync deferred` install.
+    pub boot_id: Option<String>,
 }
 
 impl HostEnv {
@@ -91,6 +94,7 @@ impl HostEnv {
         HostEnv {
             goenv: path("GOENV"),
             xdg_config_home: path("XDG_CONFIG_HOME").filter(|p| p.is_absolute()),
+            boot_id: crate::durability::boot_id(),
         }
     }
 
@@ -149,7 +153,7 @@ pub fn observe(
         (true, None) => None,
     };
     Ok(Observed {
-        toolchains: observe_toolchains(&layout.toolchains_dir())?,
+        toolchains: observe_toolchains(layout, &state, env.boot_id.as_deref())?,
         active_link: observe_link(&layout.active_link())?,
         extra_link: match &lock.go.link {
             Some(path) => Some(ExtraLink {
@@ -195,7 +199,35 @@ impl Observed {
     }
 }
 
-fn observe_toolchains(dir: &Path) -> Result<BTreeMap<String, ToolchainState>, HostError> {
+/// Each toolchain dir, checked cheaply — except one installed without
+/// waiting for its data in an earlier boot, which is rehashed (once: the
+/// next command settles it, see `durability::settle`).
+fn observe_toolchains(
+    layout: &Layout,
+    state: &State,
+    boot_id: Option<&str>,
+) -> Result<BTreeMap<String, ToolchainState>, HostError> {
+    let mut found = list_toolchains(&layout.toolchains_dir())?;
+    for (name, observed) in found.iter_mut() {
+        let Some(entry) = state.toolchains.get(name) else {
+            continue;
+        };
+        if *observed == ToolchainState::Valid && durability::needs_recheck(entry, boot_id) {
+            let damaged = durability::recheck(layout, name);
+            if !damaged.is_empty() {
+                *observed = ToolchainState::Invalid {
+                    reason: format!(
+                        "{} files differ from its install manifest after a reboot",
+                        damaged.len()
+                    ),
+                };
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn list_toolchains(dir: &Path) -> Result<BTreeMap<String, ToolchainState>, HostError> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),

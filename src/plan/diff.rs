@@ -171,6 +171,7 @@ fn toolchain(
             version: lock.go.version.as_str().to_string(),
             platform: platform.to_string(),
             archive_sha256: hex::encode(spec.sha256),
+            unsynced_boot: None,
         },
     );
     Ok(target)
