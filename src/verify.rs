@@ -9,6 +9,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::archive::WrittenFile;
 use crate::fsx;
 use crate::layout::Layout;
 use crate::lockfile::Lockfile;
@@ -51,6 +52,23 @@ impl Manifest {
             })
             .collect();
         Ok(Manifest { files: entries? })
+    }
+
+    /// The manifest of the files an extraction wrote under `root` (relative
+    /// to the extraction's destination), hashed while they were written.
+    pub fn from_written(files: &[WrittenFile], root: &Path) -> Manifest {
+        let files = files
+            .iter()
+            .filter_map(|f| {
+                let rel = f.path.strip_prefix(root).ok()?;
+                let entry = ManifestEntry {
+                    sha256: hex::encode(f.sha256),
+                    mode: f.mode,
+                };
+                Some((rel.to_string_lossy().into_owned(), entry))
+            })
+            .collect();
+        Manifest { files }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {

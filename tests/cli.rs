@@ -452,6 +452,55 @@ fn verify_rehashes_the_installed_toolchain() {
     );
 }
 
+/// The default `--sync deferred` records the boot of the install. A power
+/// loss that kept the rename but not the data is simulated by emptying a file
+/// and changing the boot id: the toolchain is then found damaged and
+/// reinstalled; an intact one is settled once and never rehashed again.
+#[test]
+fn deferred_sync_is_rechecked_after_a_reboot() {
+    let h = Host::new();
+    h.lock(NEW, "");
+    h.expect_in_boot("boot-a", &["apply", "-y"], 0);
+    let dir = format!("go{NEW}");
+    assert_eq!(h.state()["toolchains"][&dir]["unsynced_boot"], "boot-a");
+
+    let lost = h.root.join(format!("toolchains/{dir}/src/fmt/print.go"));
+    let size = std::fs::metadata(&lost).unwrap().len();
+    std::fs::write(&lost, b"").unwrap();
+    let same_boot = h.expect_in_boot("boot-a", &["plan", "--detailed-exitcode"], 0);
+    assert!(same_boot.contains("No changes"), "{same_boot}");
+
+    let rebooted = h.expect_in_boot("boot-b", &["plan", "--detailed-exitcode"], 2);
+    assert!(
+        rebooted.contains("1 files differ from its install manifest after a reboot"),
+        "{rebooted}"
+    );
+    h.expect_in_boot("boot-b", &["apply", "-y"], 0);
+    assert_eq!(std::fs::metadata(&lost).unwrap().len(), size);
+    assert!(h.active_go_version().contains(&format!("go{NEW}")));
+    assert_eq!(h.state()["toolchains"][&dir]["unsynced_boot"], "boot-b");
+
+    let settled = h.expect_in_boot("boot-c", &["plan", "--detailed-exitcode"], 0);
+    assert!(
+        settled.contains(&format!("{dir} is intact after the reboot")),
+        "{settled}"
+    );
+    assert!(h.state()["toolchains"][&dir].get("unsynced_boot").is_none());
+    let quiet = h.expect_in_boot("boot-d", &["plan", "--detailed-exitcode"], 0);
+    assert!(!quiet.contains("intact"), "{quiet}");
+}
+
+#[test]
+fn sync_full_waits_for_the_data_and_records_no_boot() {
+    let h = Host::new();
+    h.lock(NEW, "");
+    h.expect_in_boot("boot-a", &["apply", "-y", "--sync", "full"], 0);
+    let dir = format!("go{NEW}");
+    assert_eq!(h.state()["toolchains"][&dir]["version"], NEW);
+    assert!(h.state()["toolchains"][&dir].get("unsynced_boot").is_none());
+    h.expect_in_boot("boot-b", &["plan", "--detailed-exitcode"], 0);
+}
+
 #[test]
 fn archive_caps_are_configurable_and_named() {
     let h = Host::new();

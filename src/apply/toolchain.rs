@@ -90,9 +90,9 @@ pub fn install(
         return Ok(());
     };
     let dest = txn.staging()?.join(format!("go{version}"));
-    let path = extract_from_first_good(file, sha256, *size, sources, layout, &dest, opts)?;
+    let (path, files) = extract_from_first_good(file, sha256, *size, sources, layout, &dest, opts)?;
     check_shape(&path, &dest, version)?;
-    let manifest = Manifest::build(&dest.join("go")).map_err(ToolchainError::from)?;
+    let manifest = Manifest::from_written(&files, Path::new("go"));
     durability::sync_data(opts.sync, &dest).map_err(ToolchainError::from)?;
     checkpoint::reach("after-staging");
     if replaces.is_some() && fsx::exists_no_follow(target) {
@@ -110,7 +110,8 @@ pub fn install(
 
 /// Try the content-addressed cache, then every source in order, until one
 /// gives an archive whose size and sha256 match; each failure is recorded
-/// and the next source tried. Returns the archive's path.
+/// and the next source tried. Returns the archive's path and the files
+/// written.
 fn extract_from_first_good(
     file: &str,
     sha256: &str,
@@ -119,7 +120,7 @@ fn extract_from_first_good(
     layout: &Layout,
     dest: &Path,
     opts: &Options,
-) -> Result<PathBuf, ToolchainError> {
+) -> Result<(PathBuf, Vec<archive::WrittenFile>), ToolchainError> {
     let cached = layout.archive_cache(sha256);
     let mut tried = Vec::new();
     let mut http: Option<Http> = None;
@@ -143,9 +144,9 @@ fn extract_from_first_good(
         fsx::remove_tree_opt(dest)?;
         fsx::create_dir_all(dest)?;
         match extract_one(&local, dest, sha256, size, opts) {
-            Ok(()) => {
+            Ok(files) => {
                 keep_in_cache(&local, &cached, &source);
-                return Ok(local);
+                return Ok((local, files));
             }
             Err(reason) => {
                 if matches!(source, ArchiveSource::Http { .. }) || from_cache {
@@ -179,7 +180,7 @@ fn extract_one(
     sha256: &str,
     size: u64,
     opts: &Options,
-) -> Result<(), String> {
+) -> Result<Vec<archive::WrittenFile>, String> {
     let archive = File::open(path).map_err(|e| e.to_string())?;
     check_size(path, &archive, size).map_err(|e| e.to_string())?;
     extract_verified(path, archive, dest, sha256, opts).map_err(|e| match e {
@@ -245,13 +246,13 @@ fn extract_verified(
     dest: &Path,
     expected: &str,
     opts: &Options,
-) -> Result<(), ToolchainError> {
+) -> Result<Vec<archive::WrittenFile>, ToolchainError> {
     let total = archive.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = progress_bar(opts, total, path);
     let result = archive::extract_tar_gz(archive, dest, &opts.limits, &mut |n| bar.set_position(n));
     bar.finish_and_clear();
     let failure = match result {
-        Ok(done) if hex::encode(done.sha256) == expected => return Ok(()),
+        Ok(done) if hex::encode(done.sha256) == expected => return Ok(done.files),
         Ok(done) => ToolchainError::ChecksumMismatch {
             path: path.to_path_buf(),
             expected: expected.to_string(),

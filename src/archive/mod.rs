@@ -35,6 +35,7 @@ use error::display_name;
 use policy::{Conflict, EntryKind, PathRegistry};
 use stream::{CappedReader, HashingReader};
 use writer::Job;
+pub use writer::WrittenFile;
 
 /// Size of raw reads from the source and of file content chunks.
 const CHUNK_BYTES: usize = 256 * 1024;
@@ -97,6 +98,8 @@ pub struct Extracted {
     pub unpacked_bytes: u64,
     /// Files and directories listed in the archive.
     pub entries: u64,
+    /// Every regular file written, with its content hash and mode.
+    pub files: Vec<WrittenFile>,
 }
 
 /// Reads `source` exactly once, start to EOF: hashes every raw byte (SHA-256),
@@ -129,11 +132,14 @@ pub fn extract_tar_gz<R: Read>(
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
-            .fold(Ok(()), Result::and);
+            .try_fold(Vec::new(), |mut all, files| {
+                all.extend(files?);
+                Ok(all)
+            });
         (produced, written)
     });
-    let (hashing, totals) = match (produced, written) {
-        (Ok(done), Ok(())) => done,
+    let (hashing, totals, files) = match (produced, written) {
+        (Ok((hashing, totals)), Ok(files)) => (hashing, totals, files),
         (Err(Stop::Archive(error)), _) | (Ok(_), Err(error)) => return Err(error),
         (Err(Stop::WriterGone), written) => return Err(writer_failure(dest, written)),
     };
@@ -143,6 +149,7 @@ pub fn extract_tar_gz<R: Read>(
         compressed_bytes,
         unpacked_bytes: totals.unpacked_bytes,
         entries: totals.entries,
+        files,
     })
 }
 
@@ -373,12 +380,12 @@ fn read_to_eof<'p, R: Read>(
     Ok(raw.into_inner())
 }
 
-fn writer_failure(dest: &Path, written: Result<(), ArchiveError>) -> ArchiveError {
+fn writer_failure(dest: &Path, written: Result<Vec<WrittenFile>, ArchiveError>) -> ArchiveError {
     match written {
         Err(error) => error,
         // The writer only hangs up early after failing, so this is unreachable
         // in practice; report it rather than panic.
-        Ok(()) => ArchiveError::Write {
+        Ok(_) => ArchiveError::Write {
             path: dest.to_path_buf(),
             source: std::io::Error::other("extraction writer stopped unexpectedly"),
         },

@@ -197,6 +197,41 @@ fn large_file_spanning_many_chunks_is_written_intact() {
     assert_eq!(fs::read(scratch.dest().join("go/big")).unwrap(), content);
 }
 
+/// The per-file hashes and modes reported are those of the files on disk,
+/// for files of one chunk, many chunks, none, and any writer thread.
+#[test]
+fn reports_each_written_file_with_its_hash_and_mode() {
+    let big = noise(3 * CHUNK_BYTES + 7);
+    let mut entries = vec![
+        entry(b"go/bin/go", EntryType::Regular, 0o755, b"#!go binary"),
+        file("go/big", &big),
+        file("go/empty", b""),
+    ];
+    entries.extend((0..9).map(|i| {
+        file(
+            &format!("go/src/f{i}.go"),
+            format!("package f{i}").as_bytes(),
+        )
+    }));
+    let (scratch, result) = extract(&tar_gz(&entries));
+    let mut files = result.unwrap().files;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    assert_eq!(files.len(), 12);
+    for f in &files {
+        let on_disk = scratch.dest().join(&f.path);
+        let content = fs::read(&on_disk).unwrap();
+        assert_eq!(
+            f.sha256,
+            <[u8; 32]>::from(Sha256::digest(&content)),
+            "{:?}",
+            f.path
+        );
+        assert_eq!(f.mode, mode_of(&on_disk), "{:?}", f.path);
+    }
+    assert_eq!(files[0].path, Path::new("go/big"));
+    assert_eq!(files[0].sha256, <[u8; 32]>::from(Sha256::digest(&big)));
+}
+
 #[test]
 fn empty_file_is_created() {
     let (scratch, result) = extract(&tar_gz(&[file("go/empty", b"")]));

@@ -5,9 +5,11 @@
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
+
+use sha2::{Digest, Sha256};
 
 use super::ArchiveError;
 
@@ -24,36 +26,83 @@ pub(super) enum Job {
     Append(Vec<u8>),
 }
 
-/// Performs jobs under `dest` until the sender hangs up or a job fails.
-pub(super) fn run(dest: &Path, jobs: Receiver<Job>) -> Result<(), ArchiveError> {
-    let mut current: Option<(File, PathBuf)> = None;
+/// A file as written: its path relative to the destination, the SHA-256 of
+/// its content and its permission bits on disk (after the umask).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenFile {
+    pub path: PathBuf,
+    pub sha256: [u8; 32],
+    pub mode: u32,
+}
+
+/// The file a writer is filling, hashed as it goes.
+struct Open {
+    file: File,
+    relative: PathBuf,
+    full: PathBuf,
+    mode: u32,
+    hasher: Sha256,
+}
+
+impl Open {
+    fn finish(self) -> WrittenFile {
+        WrittenFile {
+            path: self.relative,
+            sha256: self.hasher.finalize().into(),
+            mode: self.mode,
+        }
+    }
+}
+
+/// Performs jobs under `dest` until the sender hangs up or a job fails;
+/// returns what it wrote, so callers need not read the files back.
+pub(super) fn run(dest: &Path, jobs: Receiver<Job>) -> Result<Vec<WrittenFile>, ArchiveError> {
+    let mut written = Vec::new();
+    let mut current: Option<Open> = None;
     for job in jobs {
         match job {
             Job::File { path, mode, chunk } => {
-                let path = dest.join(path);
-                let file =
-                    create_file(&path, mode, &chunk).map_err(|source| ArchiveError::Write {
-                        path: path.clone(),
-                        source,
-                    })?;
-                current = Some((file, path));
+                written.extend(current.take().map(Open::finish));
+                current = Some(start(dest, path, mode, &chunk)?);
             }
             Job::Append(chunk) => {
-                let Some((file, path)) = current.as_mut() else {
+                let Some(open) = current.as_mut() else {
                     return Err(ArchiveError::Write {
                         path: dest.to_path_buf(),
                         source: io::Error::other("internal error: file content without a file"),
                     });
                 };
-                file.write_all(&chunk)
+                open.file
+                    .write_all(&chunk)
                     .map_err(|source| ArchiveError::Write {
-                        path: path.clone(),
+                        path: open.full.clone(),
                         source,
                     })?;
+                open.hasher.update(&chunk);
             }
         }
     }
-    Ok(())
+    written.extend(current.take().map(Open::finish));
+    Ok(written)
+}
+
+fn start(dest: &Path, relative: PathBuf, mode: u32, chunk: &[u8]) -> Result<Open, ArchiveError> {
+    let full = dest.join(&relative);
+    let write_error = |source| ArchiveError::Write {
+        path: full.clone(),
+        source,
+    };
+    let file = create_file(&full, mode, chunk).map_err(write_error)?;
+    let mode = file.metadata().map_err(write_error)?.permissions().mode() & 0o7777;
+    let mut hasher = Sha256::new();
+    hasher.update(chunk);
+    Ok(Open {
+        file,
+        relative,
+        full,
+        mode,
+        hasher,
+    })
 }
 
 /// Directories are created by the entry-reading thread itself, so they exist

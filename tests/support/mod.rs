@@ -148,6 +148,8 @@ impl Host {
             "GOLOCK_LOCKED",
             "GOLOCK_TEST_CHECKPOINT",
             "GOLOCK_TEST_CHECKPOINT_FILE",
+            "GOLOCK_SYNC",
+            "GOLOCK_TEST_BOOT_ID",
         ] {
             cmd.env_remove(var);
         }
@@ -156,6 +158,31 @@ impl Host {
 
     pub fn run(&self, args: &[&str]) -> Output {
         self.golock().args(args).output().unwrap()
+    }
+
+    /// Run in the boot `boot_id` (see `durability`) and expect `code`.
+    pub fn expect_in_boot(&self, boot_id: &str, args: &[&str], code: i32) -> String {
+        let out = self
+            .golock()
+            .env("GOLOCK_TEST_BOOT_ID", boot_id)
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "golock {args:?} in {boot_id}:\n{text}"
+        );
+        text
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.root.join("state.json")).unwrap()).unwrap()
     }
 
     /// Run and expect `code`; returns stdout + stderr for assertions.
