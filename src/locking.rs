@@ -189,7 +189,11 @@ fn from_sums(lock: &Lockfile, file: &str, http: Option<&Http>) -> Option<(String
                     .then(|| sha.to_ascii_lowercase())
             });
             if let Some(sha) = hit {
-                return Some((sha, dir_size(mirror, file), format!("{label}/SHA256SUMS")));
+                return Some((
+                    sha,
+                    mirror_size(mirror, file, http),
+                    format!("{label}/SHA256SUMS"),
+                ));
             }
         }
         if let Some(one) = fetch(&format!("{file}.sha256")) {
@@ -197,7 +201,7 @@ fn from_sums(lock: &Lockfile, file: &str, http: Option<&Http>) -> Option<(String
             if let Some(sha) = text.split_whitespace().next().filter(|s| is_sha256(s)) {
                 return Some((
                     sha.to_ascii_lowercase(),
-                    dir_size(mirror, file),
+                    mirror_size(mirror, file, http),
                     format!("{label}/{file}.sha256"),
                 ));
             }
@@ -206,12 +210,18 @@ fn from_sums(lock: &Lockfile, file: &str, http: Option<&Http>) -> Option<(String
     None
 }
 
-fn dir_size(mirror: &Source, file: &str) -> u64 {
-    match mirror {
-        Source::Dir(d) => std::fs::metadata(d.join(file))
+/// The archive's size beside its checksum: stat in a directory, HEAD over
+/// HTTP; 0 (size not checked by apply) when the mirror does not say.
+fn mirror_size(mirror: &Source, file: &str, http: Option<&Http>) -> u64 {
+    match (mirror, http) {
+        (Source::Dir(d), _) => std::fs::metadata(d.join(file))
             .map(|m| m.len())
             .unwrap_or(0),
-        Source::Http(_) => 0,
+        (Source::Http(u), Some(h)) => {
+            let url = format!("{}/{file}", u.trim_end_matches('/'));
+            h.content_length(&url).ok().flatten().unwrap_or(0)
+        }
+        (Source::Http(_), None) => 0,
     }
 }
 
@@ -230,4 +240,63 @@ fn from_dir(lock: &Lockfile, file: &str) -> Option<(String, u64, String)> {
 
 fn is_sha256(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::fetch::testserver::{Reply, Server};
+
+    const SHA: &str = "9a3f5c0e1d2b4a6c8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f";
+
+    fn lock_for(mirror: &str) -> Lockfile {
+        let text = format!(
+            "schema = 1\n[go]\nversion = \"1.27.3\"\nplatforms = [\"linux-amd64\"]\nmirrors = [\"{mirror}\"]\n"
+        );
+        crate::lockfile::parse(&text, Path::new("/x/golock.toml"), Path::new("/x")).unwrap()
+    }
+
+    /// A checksum from an HTTP mirror's SHA256SUMS comes with the size the
+    /// mirror announces for the archive (HEAD), so apply can check it early.
+    #[test]
+    fn sums_over_http_record_the_size_from_a_head_request() {
+        let server = Server::start(|_, req| {
+            if req.line.starts_with("GET /go/SHA256SUMS ") {
+                Reply::ok(format!("{SHA}  go1.27.3.linux-amd64.tar.gz\n").as_bytes())
+            } else if req
+                .line
+                .starts_with("HEAD /go/go1.27.3.linux-amd64.tar.gz ")
+            {
+                Reply::ok(b"").length(68_269_522)
+            } else {
+                Reply::status(404, "Not Found")
+            }
+        });
+        let (found, missing) = find_all(&lock_for(&format!("{}/go", server.url())), None).unwrap();
+        assert!(missing.is_empty(), "{missing:?} {:?}", server.requests());
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].sha256.as_str(), found[0].size), (SHA, 68_269_522));
+        assert!(
+            found[0].from.ends_with("/go/SHA256SUMS"),
+            "{}",
+            found[0].from
+        );
+    }
+
+    /// A mirror that refuses HEAD still gives the checksum; the size stays 0
+    /// (unchecked), as with a release index entry without a size.
+    #[test]
+    fn sums_over_http_without_a_size_record_zero() {
+        let server = Server::start(|_, req| {
+            if req.line.starts_with("GET /go/SHA256SUMS ") {
+                Reply::ok(format!("{SHA}  go1.27.3.linux-amd64.tar.gz\n").as_bytes())
+            } else {
+                Reply::status(405, "Method Not Allowed")
+            }
+        });
+        let (found, _) = find_all(&lock_for(&format!("{}/go", server.url())), None).unwrap();
+        assert_eq!((found[0].sha256.as_str(), found[0].size), (SHA, 0));
+    }
 }

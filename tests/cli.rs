@@ -501,6 +501,39 @@ fn sync_full_waits_for_the_data_and_records_no_boot() {
     h.expect_in_boot("boot-b", &["plan", "--detailed-exitcode"], 0);
 }
 
+/// On a terminal (a pty from util-linux `script`) apply draws a progress bar
+/// with bytes and bytes/s while it reads the archive; piped, it draws none.
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    let h = Host::new();
+    h.lock(NEW, "");
+    let cmd = h.golock();
+    let mut line: Vec<String> = vec![cmd.get_program().to_string_lossy().into_owned()];
+    line.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    line.extend(["apply", "-y"].map(String::from));
+    let quoted: Vec<String> = line.iter().map(|a| format!("'{a}'")).collect();
+    let out = std::process::Command::new("script")
+        .args(["-qec", &quoted.join(" "), "/dev/null"])
+        .env("HOME", &h.home)
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{tty}");
+    let file = format!("go{NEW}.linux-amd64.tar.gz [");
+    assert!(tty.contains(&file), "{tty}");
+    assert!(
+        tty.contains("MiB/65.11 MiB") && tty.contains("MiB/s"),
+        "{tty}"
+    );
+    assert!(h.active_go_version().contains(&format!("go{NEW}")));
+
+    let piped = Host::new();
+    piped.lock(NEW, "");
+    let text = piped.expect(&["apply", "-y"], 0);
+    assert!(!text.contains("MiB/s"), "{text}");
+}
+
 #[test]
 fn archive_caps_are_configurable_and_named() {
     let h = Host::new();

@@ -201,6 +201,27 @@ impl Http {
         }
     }
 
+    /// The size of what `url` serves, asked with HEAD (retrying); `None`
+    /// when the server does not say (no Content-Length, HEAD refused, 404).
+    pub fn content_length(&self, url: &str) -> Result<Option<u64>, FetchError> {
+        self.retrying(|| {
+            let agent = self.via_for(url)?.map_or(&self.direct, |v| &v.agent);
+            let resp = agent.head(url).call().map_err(|e| map_ureq(url, e))?;
+            let status = resp.status().as_u16();
+            if status >= 500 {
+                expect_status(url, status, 200)?;
+            }
+            if status != 200 {
+                return Ok(None);
+            }
+            Ok(resp
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok()))
+        })
+    }
+
     /// GET `url` into `sink` (reset before each attempt), retrying.
     /// `Ok(None)` on 404/410.
     pub(crate) fn get_into(

@@ -20,7 +20,7 @@ pub mod proxy;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod testserver;
+pub(crate) mod testserver;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
