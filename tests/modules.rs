@@ -76,11 +76,7 @@ fn go_offline(h: &Host, cache: &Path, args: &[&str]) -> String {
         .env("CGO_ENABLED", "0")
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = support::combined_output(&out);
     assert!(out.status.success(), "go {args:?}: {text}");
     text
 }

@@ -162,23 +162,9 @@ impl Host {
 
     /// Run in the boot `boot_id` (see `durability`) and expect `code`.
     pub fn expect_in_boot(&self, boot_id: &str, args: &[&str], code: i32) -> String {
-        let out = self
-            .golock()
-            .env("GOLOCK_TEST_BOOT_ID", boot_id)
-            .args(args)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "golock {args:?} in {boot_id}:\n{text}"
-        );
-        text
+        let mut cmd = self.golock();
+        cmd.env("GOLOCK_TEST_BOOT_ID", boot_id).args(args);
+        expect_exit(&mut cmd, code)
     }
 
     pub fn state(&self) -> serde_json::Value {
@@ -187,14 +173,9 @@ impl Host {
 
     /// Run and expect `code`; returns stdout + stderr for assertions.
     pub fn expect(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.status.code(), Some(code), "golock {args:?}:\n{text}");
-        text
+        let mut cmd = self.golock();
+        cmd.args(args);
+        expect_exit(&mut cmd, code)
     }
 
     /// A login shell for this HOME with an otherwise empty environment.
@@ -227,6 +208,23 @@ impl Host {
     pub fn read_home(&self, rel: &str) -> Vec<u8> {
         std::fs::read(self.home.join(rel)).unwrap()
     }
+}
+
+/// stdout then stderr, as one text for assertions.
+pub fn combined_output(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Run `cmd`, assert it exits with `code`; returns its combined output.
+pub fn expect_exit(cmd: &mut Command, code: i32) -> String {
+    let out = cmd.output().unwrap();
+    let text = combined_output(&out);
+    assert_eq!(out.status.code(), Some(code), "{cmd:?}:\n{text}");
+    text
 }
 
 /// A comparable picture of a tree: per path its type, mode, link target and
