@@ -1,6 +1,7 @@
 //! Toolchain archives from HTTP mirrors on a loopback server: retries,
-//! resume after a dropped connection, failover on wrong bytes and on a
-//! server slower than the timeout, and the content-addressed cache.
+//! resume after a dropped connection (within the one streaming extraction,
+//! or from a `.partial` an earlier run left), failover on wrong bytes and
+//! on a server slower than the timeout, and the content-addressed cache.
 
 mod support;
 
@@ -19,7 +20,8 @@ struct Log {
 }
 
 /// Serves `/<mode>/<file>`: `ok`, `flaky` (500 first), `drop` (half the body
-/// first), `wrong` (another archive), `slow` (headers, then silence).
+/// first), `norange` (like `drop`, then 200 to Range requests), `wrong`
+/// (another archive), `slow` (headers, then silence).
 fn serve(good: Vec<u8>, wrong: Vec<u8>) -> (String, Arc<Log>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -76,7 +78,7 @@ fn handle(mut stream: TcpStream, log: &Log, good: &[u8], wrong: &[u8]) {
     };
     match mode {
         "flaky" if n == 0 => send(&mut stream, "500 Internal Server Error", b"", 0, 0),
-        "drop" if range_from == 0 => {
+        "drop" | "norange" if range_from == 0 => {
             let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", good.len());
             let _ = stream.write_all(head.as_bytes());
             let _ = stream.write_all(&good[..good.len() / 2]);
@@ -88,6 +90,7 @@ fn handle(mut stream: TcpStream, log: &Log, good: &[u8], wrong: &[u8]) {
             std::thread::sleep(Duration::from_secs(5));
         }
         "wrong" => send(&mut stream, "200 OK", wrong, wrong.len(), 0),
+        "norange" => send(&mut stream, "200 OK", good, good.len(), 0),
         _ if range_from > 0 => send(
             &mut stream,
             "206 Partial Content",
@@ -141,6 +144,21 @@ fn retries_a_500_and_keeps_the_download_in_the_cache() {
     assert_eq!(log.hits.load(Ordering::SeqCst), 2, "no new request");
 }
 
+/// `<root>/cache` holds exactly the verified archive, nothing partial.
+fn assert_only_the_archive_is_cached(h: &Host) {
+    let (sha, size) = digest(&archive(NEW));
+    let cache: Vec<_> = std::fs::read_dir(h.root.join("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(cache, [std::ffi::OsString::from(&sha)]);
+    assert_eq!(digest(&h.root.join(format!("cache/{sha}"))), (sha, size));
+}
+
+fn requests(log: &Log) -> Vec<String> {
+    log.requests.lock().unwrap().clone()
+}
+
 #[test]
 fn resumes_a_dropped_transfer_with_a_range_request() {
     let (base, log) = server();
@@ -148,11 +166,66 @@ fn resumes_a_dropped_transfer_with_a_range_request() {
     lock_with_mirrors(&h, &[format!("{base}/drop")]);
     h.expect(&["apply", "-y", "--http-retries", "2"], 0);
     assert!(h.active_go_version().contains(NEW));
-    let requests = log.requests.lock().unwrap().clone();
+    // One plain request cut at half, one Range request for the rest: the
+    // extraction went on across the reconnect instead of starting over.
+    let half = digest(&archive(NEW)).1 / 2;
+    let requests = requests(&log);
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(!requests[0].contains("range="), "{requests:?}");
     assert!(
-        requests.iter().any(|r| r.contains("range=")),
+        requests[1].ends_with(&format!("range={half}")),
         "{requests:?}"
     );
+    assert_only_the_archive_is_cached(&h);
+}
+
+#[test]
+fn a_mirror_ignoring_range_mid_stream_still_completes_the_one_pass() {
+    let (base, log) = server();
+    let h = Host::new();
+    lock_with_mirrors(&h, &[format!("{base}/norange")]);
+    h.expect(&["apply", "-y", "--http-retries", "2"], 0);
+    assert!(h.active_go_version().contains(NEW));
+    assert_eq!(requests(&log).len(), 2, "{:?}", requests(&log));
+    assert_only_the_archive_is_cached(&h);
+}
+
+#[test]
+fn a_partial_left_by_an_earlier_run_is_resumed() {
+    let (base, log) = server();
+    let h = Host::new();
+    lock_with_mirrors(&h, &[format!("{base}/ok")]);
+    let good = std::fs::read(archive(NEW)).unwrap();
+    let (sha, _) = digest(&archive(NEW));
+    std::fs::create_dir_all(h.root.join("cache")).unwrap();
+    let third = good.len() / 3;
+    std::fs::write(h.root.join(format!("cache/{sha}.partial")), &good[..third]).unwrap();
+    h.expect(&["apply", "-y"], 0);
+    assert!(h.active_go_version().contains(NEW));
+    let requests = requests(&log);
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(
+        requests[0].ends_with(&format!("range={third}")),
+        "{requests:?}"
+    );
+    assert_only_the_archive_is_cached(&h);
+}
+
+#[test]
+fn a_bad_leftover_partial_is_dropped_and_the_mirror_read_again() {
+    let (base, log) = server();
+    let h = Host::new();
+    lock_with_mirrors(&h, &[format!("{base}/ok")]);
+    let (sha, _) = digest(&archive(NEW));
+    std::fs::create_dir_all(h.root.join("cache")).unwrap();
+    std::fs::write(h.root.join(format!("cache/{sha}.partial")), [0u8; 1000]).unwrap();
+    h.expect(&["apply", "-y"], 0);
+    assert!(h.active_go_version().contains(NEW));
+    let requests = requests(&log);
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(requests[0].ends_with("range=1000"), "{requests:?}");
+    assert!(!requests[1].contains("range="), "{requests:?}");
+    assert_only_the_archive_is_cached(&h);
 }
 
 #[test]
@@ -175,11 +248,7 @@ fn wrong_bytes_and_a_slow_mirror_fail_over_to_the_next() {
     let requests = log.requests.lock().unwrap().clone();
     assert!(requests.iter().any(|r| r.contains("/ok/")), "{requests:?}");
     // Nothing from the wrong mirror stays in the cache.
-    let cache: Vec<_> = std::fs::read_dir(h.root.join("cache"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(cache, [std::ffi::OsString::from(digest(&archive(NEW)).0)]);
+    assert_only_the_archive_is_cached(&h);
 
     // When every mirror fails, the error lists each one and why.
     let h2 = Host::new();

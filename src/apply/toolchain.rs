@@ -1,9 +1,15 @@
 //! Installing one toolchain: open the archive from the first source that has
 //! it, verify and extract it in one pass into staging, check its shape, then
 //! rename it into place under the transaction.
+//!
+//! Sources are tried in order: the content-addressed cache
+//! (`<root>/cache/<sha256>`), then the lockfile's mirrors. An HTTP mirror's
+//! body is extracted while it arrives (no second read of the archive) and
+//! teed into `<root>/cache/<sha256>.partial`, which becomes the cache entry
+//! once the sha256 matched, for later applies and `golock bundle`.
 
 use std::fs::{self, File};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -12,7 +18,7 @@ use super::{ApplyError, Options};
 use crate::archive::{self, ArchiveError};
 use crate::checkpoint;
 use crate::durability;
-use crate::fetch::{self, Http};
+use crate::fetch::{self, FetchError, Http, ResumingDownload};
 use crate::fsx::{self, Context};
 use crate::layout::Layout;
 use crate::plan::{Action, ArchiveSource};
@@ -110,8 +116,8 @@ pub fn install(
 
 /// Try the content-addressed cache, then every source in order, until one
 /// gives an archive whose size and sha256 match; each failure is recorded
-/// and the next source tried. Returns the archive's path and the files
-/// written.
+/// and the next source tried. Returns the archive's path (for messages) and
+/// the files written.
 fn extract_from_first_good(
     file: &str,
     sha256: &str,
@@ -120,40 +126,34 @@ fn extract_from_first_good(
     layout: &Layout,
     dest: &Path,
     opts: &Options,
-) -> Result<(PathBuf, Vec<archive::WrittenFile>), ToolchainError> {
+) -> Result<(PathBuf, Written), ToolchainError> {
     let cached = layout.archive_cache(sha256);
     let mut tried = Vec::new();
     let mut http: Option<Http> = None;
-    let candidates = std::iter::once(ArchiveSource::File {
-        path: cached.clone(),
-    })
-    .chain(sources.iter().cloned());
-    for (i, source) in candidates.enumerate() {
-        let from_cache = i == 0;
-        let local = match &source {
-            ArchiveSource::File { path } if from_cache && !path.exists() => continue,
-            ArchiveSource::File { path } => path.clone(),
-            ArchiveSource::Http { url } => match download(url, sha256, layout, &mut http, opts) {
-                Ok(p) => p,
-                Err(reason) => {
-                    tried.push(format!("  {url}: {reason}"));
-                    continue;
-                }
-            },
-        };
-        fsx::remove_tree_opt(dest)?;
-        fsx::create_dir_all(dest)?;
-        match extract_one(&local, dest, sha256, size, opts) {
-            Ok(files) => {
-                keep_in_cache(&local, &cached, &source);
-                return Ok((local, files));
-            }
+    let want = Wanted { sha256, size };
+    if cached.exists() {
+        fresh_dir(dest)?;
+        match extract_one(&cached, dest, &want, opts) {
+            Ok(files) => return Ok((cached, files)),
             Err(reason) => {
-                if matches!(source, ArchiveSource::Http { .. }) || from_cache {
-                    let _ = fsx::remove_file_opt(&local); // never keep bad bytes
-                }
-                tried.push(format!("  {}: {reason}", describe(&source)));
+                let _ = fsx::remove_file_opt(&cached); // never keep bad bytes
+                tried.push(format!("  {}: {reason}", cached.display()));
             }
+        }
+    }
+    for source in sources {
+        fresh_dir(dest)?;
+        let got = match source {
+            ArchiveSource::File { path } => {
+                extract_one(path, dest, &want, opts).map(|files| (path.clone(), files))
+            }
+            ArchiveSource::Http { url } => client(&mut http, opts)
+                .map_err(|e| e.to_string())
+                .and_then(|client| extract_http(client, url, &cached, dest, &want, opts)),
+        };
+        match got {
+            Ok(found) => return Ok(found),
+            Err(reason) => tried.push(format!("  {}: {reason}", describe(source))),
         }
     }
     fsx::remove_tree_opt(dest)?;
@@ -166,6 +166,15 @@ fn extract_from_first_good(
     })
 }
 
+/// What an extraction wrote, hashed on the way (for the install manifest).
+type Written = Vec<archive::WrittenFile>;
+
+/// The archive golock.toml locks: its sha256 (hex) and size (0: unknown).
+struct Wanted<'a> {
+    sha256: &'a str,
+    size: u64,
+}
+
 fn describe(source: &ArchiveSource) -> String {
     match source {
         ArchiveSource::File { path } => path.display().to_string(),
@@ -173,57 +182,100 @@ fn describe(source: &ArchiveSource) -> String {
     }
 }
 
-/// Open, size-check and extract one local archive, hashing while extracting.
-fn extract_one(
-    path: &Path,
+/// The HTTP client, built on first use (a bad proxy or CA setting fails
+/// each HTTP mirror, not the directory ones).
+fn client<'a>(http: &'a mut Option<Http>, opts: &Options) -> Result<&'a Http, FetchError> {
+    if let Some(client) = http {
+        return Ok(client);
+    }
+    Ok(http.insert(Http::new(opts.http.clone())?))
+}
+
+/// Open, size-check and extract one local archive into the empty `dest`,
+/// hashing while extracting.
+fn extract_one(path: &Path, dest: &Path, want: &Wanted, opts: &Options) -> Result<Written, String> {
+    let archive = File::open(path).map_err(|e| e.to_string())?;
+    check_size(path, &archive, want.size).map_err(|e| e.to_string())?;
+    let total = archive.metadata().map(|m| m.len()).unwrap_or(0);
+    extract_verified(path, archive, total, dest, want.sha256, opts).map_err(reason)
+}
+
+/// Stream `url` straight into verify-and-extract (into the empty `dest`),
+/// teeing the bytes into `<cache>/<sha256>.partial` (resumed when an earlier
+/// try left one), which becomes `cached` once the sha256 matched. Network
+/// failures keep the partial file for the next try; wrong bytes delete it.
+/// A stream resumed from such a file that turns out wrong is fetched once
+/// more from zero.
+fn extract_http(
+    http: &Http,
+    url: &str,
+    cached: &Path,
+    dest: &Path,
+    want: &Wanted,
+    opts: &Options,
+) -> Result<(PathBuf, Written), String> {
+    let partial = fetch::partial_path(cached);
+    fsx::create_dir_all(fsx::parent_of(cached)).map_err(|e| e.to_string())?;
+    loop {
+        let mut stream = ResumingDownload::open(http, url, &partial).map_err(|e| e.to_string())?;
+        let resumed = stream.resumed();
+        let result = check_announced(stream.total(), want.size)
+            .and_then(|()| extract_stream(url, &mut stream, dest, want.sha256, opts));
+        let network_failure = stream.failure().map(ToString::to_string);
+        match (result, network_failure) {
+            (Ok(files), _) => {
+                // Failing to keep a verified copy only costs a re-download.
+                let _ = stream.persist(cached);
+                return Ok((cached.to_path_buf(), files));
+            }
+            (Err(_), Some(network)) => return Err(network),
+            (Err(bad_bytes), None) => {
+                drop(stream);
+                let _ = fsx::remove_file_opt(&partial); // never keep bad bytes
+                if !resumed {
+                    return Err(bad_bytes);
+                }
+                fresh_dir(dest).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+}
+
+/// A mirror announcing another size than golock.toml's serves another file.
+fn check_announced(total: Option<u64>, expected: u64) -> Result<(), String> {
+    match total {
+        Some(actual) if expected != 0 && actual != expected => Err(format!(
+            "the server announces {actual} bytes, golock.toml says {expected}"
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn extract_stream(
+    url: &str,
+    stream: &mut ResumingDownload,
     dest: &Path,
     sha256: &str,
-    size: u64,
     opts: &Options,
-) -> Result<Vec<archive::WrittenFile>, String> {
-    let archive = File::open(path).map_err(|e| e.to_string())?;
-    check_size(path, &archive, size).map_err(|e| e.to_string())?;
-    extract_verified(path, archive, dest, sha256, opts).map_err(|e| match e {
+) -> Result<Written, String> {
+    let total = stream.total().unwrap_or(0);
+    let name = Path::new(url.rsplit('/').next().unwrap_or(url));
+    extract_verified(name, stream, total, dest, sha256, opts).map_err(reason)
+}
+
+/// An empty directory at `dest`, whatever an earlier try left there.
+fn fresh_dir(dest: &Path) -> Result<(), ToolchainError> {
+    fsx::remove_tree_opt(dest)?;
+    Ok(fsx::create_dir_all(dest)?)
+}
+
+/// A failed source's line in the final error.
+fn reason(e: ToolchainError) -> String {
+    match e {
         ToolchainError::ChecksumMismatch {
             expected, actual, ..
         } => format!("checksum mismatch: expected sha256 {expected}, got {actual}"),
         other => other.to_string(),
-    })
-}
-
-/// Download `url` (resuming a `.partial` left by an earlier try, retrying
-/// with backoff) next to the cache entry it will become once verified.
-fn download(
-    url: &str,
-    sha256: &str,
-    layout: &Layout,
-    http: &mut Option<Http>,
-    opts: &Options,
-) -> Result<PathBuf, String> {
-    if http.is_none() {
-        *http = Some(Http::new(opts.http.clone()).map_err(|e| e.to_string())?);
-    }
-    let Some(client) = http.as_ref() else {
-        return Err("no HTTP client".into());
-    };
-    let dest = layout.archive_cache(sha256).with_extension("download");
-    fsx::create_dir_all(fsx::parent_of(&dest)).map_err(|e| e.to_string())?;
-    let bar = progress_bar(opts, 0, Path::new(url.rsplit('/').next().unwrap_or(url)));
-    let result = fetch::download(client, url, &dest, &mut |n, total| {
-        if let Some(t) = total {
-            bar.set_length(t);
-        }
-        bar.set_position(n);
-    });
-    bar.finish_and_clear();
-    result.map(|_| dest).map_err(|e| e.to_string())
-}
-
-/// A verified download becomes `<root>/cache/<sha256>`, reused by later
-/// applies (and bundles); a failure to keep it only costs a re-download.
-fn keep_in_cache(local: &Path, cached: &Path, source: &ArchiveSource) {
-    if matches!(source, ArchiveSource::Http { .. }) && local != cached {
-        let _ = fsx::rename_durable(local, cached);
     }
 }
 
@@ -239,15 +291,16 @@ fn check_size(path: &Path, archive: &File, expected: u64) -> Result<(), Toolchai
     Ok(())
 }
 
-/// Hash while extracting; a mismatch removes what was staged.
+/// Hash while extracting; a mismatch removes what was staged. `total`
+/// (0: unknown) sizes the progress bar.
 fn extract_verified(
     path: &Path,
-    archive: File,
+    archive: impl Read,
+    total: u64,
     dest: &Path,
     expected: &str,
     opts: &Options,
-) -> Result<Vec<archive::WrittenFile>, ToolchainError> {
-    let total = archive.metadata().map(|m| m.len()).unwrap_or(0);
+) -> Result<Written, ToolchainError> {
     let bar = progress_bar(opts, total, path);
     let result = archive::extract_tar_gz(archive, dest, &opts.limits, &mut |n| bar.set_position(n));
     bar.finish_and_clear();

@@ -180,23 +180,11 @@ impl Http {
         &self,
         mut f: impl FnMut() -> Result<T, FetchError>,
     ) -> Result<T, FetchError> {
-        let mut delay = self.backoff;
-        let mut attempt: u32 = 1;
+        let mut retry = self.retry_budget();
         loop {
             match f() {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_retryable() && attempt <= self.retries => {
-                    thread::sleep(jitter(delay));
-                    delay = delay.saturating_mul(2).min(MAX_BACKOFF);
-                    attempt += 1;
-                }
-                Err(e) if e.is_retryable() && attempt > 1 => {
-                    return Err(FetchError::RetriesExhausted {
-                        attempts: attempt,
-                        last: Box::new(e),
-                    });
-                }
-                Err(e) => return Err(e),
+                Err(e) => retry.after(e)?,
             }
         }
     }
@@ -220,6 +208,16 @@ impl Http {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse().ok()))
         })
+    }
+
+    /// The retry policy of [`Http::retrying`] as a value, for operations
+    /// that retry from several places (a streamed download).
+    pub(crate) fn retry_budget(&self) -> RetryBudget {
+        RetryBudget {
+            delay: self.backoff,
+            attempt: 1,
+            retries: self.retries,
+        }
     }
 
     /// GET `url` into `sink` (reset before each attempt), retrying.
@@ -254,6 +252,39 @@ impl Http {
             )?;
             Ok(Some((size, hasher.finalize().into())))
         })
+    }
+}
+
+/// What is left of the retries of one operation: `retries` extra attempts
+/// after the first, with jittered exponential backoff between them.
+pub(crate) struct RetryBudget {
+    delay: Duration,
+    attempt: u32,
+    retries: u32,
+}
+
+impl RetryBudget {
+    /// After a failed attempt: `Ok` (having slept the backoff) when `err`
+    /// is retryable and attempts are left; otherwise the error to report,
+    /// wrapped in [`FetchError::RetriesExhausted`] when retries were spent.
+    pub(crate) fn after(&mut self, err: FetchError) -> Result<(), FetchError> {
+        if !err.is_retryable() {
+            return Err(err);
+        }
+        if self.attempt > self.retries {
+            return Err(if self.attempt > 1 {
+                FetchError::RetriesExhausted {
+                    attempts: self.attempt,
+                    last: Box::new(err),
+                }
+            } else {
+                err
+            });
+        }
+        thread::sleep(jitter(self.delay));
+        self.delay = self.delay.saturating_mul(2).min(MAX_BACKOFF);
+        self.attempt += 1;
+        Ok(())
     }
 }
 

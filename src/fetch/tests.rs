@@ -79,40 +79,6 @@ fn truncated_body_is_retried_for_module_files() {
 }
 
 #[test]
-fn download_resumes_a_dropped_transfer_with_range() {
-    let body = data(200_000);
-    let full = body.clone();
-    let server = Server::start(move |i, req| match (i, req.header("range")) {
-        (0, None) => Reply::ok(&full).cut(70_000),
-        (_, Some(range)) => {
-            let from: usize = range
-                .trim_start_matches("bytes=")
-                .trim_end_matches('-')
-                .parse()
-                .unwrap_or(0);
-            let cr = format!("bytes {from}-{}/{}", full.len() - 1, full.len());
-            Reply::status(206, "Partial Content")
-                .header("Content-Range", &cr)
-                .body(&full[from..])
-        }
-        _ => Reply::status(400, "Bad Request"),
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let dest = dir.path().join("go.tar.gz");
-    let mut last = (0, None);
-    let url = format!("{}/dl/go.tar.gz", server.url());
-    let got = download(&client(), &url, &dest, &mut |d, t| last = (d, t)).unwrap();
-    assert_eq!(fs::read(&dest).unwrap(), body);
-    assert_eq!(got.sha256, sha(&body));
-    assert_eq!(got.size, body.len() as u64);
-    assert_eq!(last, (body.len() as u64, Some(body.len() as u64)));
-    assert!(!partial_path(&dest).exists());
-    let reqs = server.requests();
-    assert_eq!(reqs.len(), 2);
-    assert_eq!(reqs[1].header("range"), Some("bytes=70000-"));
-}
-
-#[test]
 fn wrong_content_range_restarts_from_zero() {
     let body = data(10_000);
     let full = body.clone();
@@ -126,53 +92,15 @@ fn wrong_content_range_restarts_from_zero() {
     let dest = dir.path().join("f");
     fs::write(partial_path(&dest), b"stale bytes from an older file").unwrap();
     let url = format!("{}/f", server.url());
-    let got = download(&client(), &url, &dest, &mut |_, _| {}).unwrap();
-    assert_eq!(fs::read(&dest).unwrap(), body);
-    assert_eq!(got.sha256, sha(&body));
+    let http = client();
+    let mut stream = ResumingDownload::open(&http, &url, &partial_path(&dest)).unwrap();
+    assert_eq!(read_all(&mut stream).unwrap(), body);
+    stream.persist(&dest).unwrap();
+    assert_eq!(sha(&fs::read(&dest).unwrap()), sha(&body));
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[0].header("range"), Some("bytes=30-"));
     assert_eq!(reqs[1].header("range"), None);
-}
-
-#[test]
-fn a_200_to_a_range_request_starts_over() {
-    let body = data(3000);
-    let full = body.clone();
-    let server = Server::start(move |_, _| Reply::ok(&full));
-    let dir = tempfile::tempdir().unwrap();
-    let dest = dir.path().join("f");
-    fs::write(partial_path(&dest), b"garbage").unwrap();
-    let got = download(
-        &client(),
-        &format!("{}/f", server.url()),
-        &dest,
-        &mut |_, _| {},
-    )
-    .unwrap();
-    assert_eq!(fs::read(&dest).unwrap(), body);
-    assert_eq!(got.sha256, sha(&body));
-    assert_eq!(server.requests().len(), 1);
-}
-
-#[test]
-fn a_complete_partial_is_recognised_by_416() {
-    let body = data(500);
-    let server = Server::start(|_, _| {
-        Reply::status(416, "Range Not Satisfiable").header("Content-Range", "bytes */500")
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let dest = dir.path().join("f");
-    fs::write(partial_path(&dest), &body).unwrap();
-    let got = download(
-        &client(),
-        &format!("{}/f", server.url()),
-        &dest,
-        &mut |_, _| {},
-    )
-    .unwrap();
-    assert_eq!((got.size, got.sha256), (500, sha(&body)));
-    assert_eq!(fs::read(&dest).unwrap(), body);
 }
 
 #[test]
@@ -187,17 +115,20 @@ fn a_server_slower_than_the_read_timeout_fails_in_bounded_time() {
     let url = format!("{}/slow.zip", server.url());
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let err = download(&http, &url, &dir.path().join("slow.zip"), &mut |_, _| {}).unwrap_err();
+    let mut stream =
+        ResumingDownload::open(&http, &url, &dir.path().join("slow.zip.partial")).unwrap();
+    let err = read_all(&mut stream).unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
         started.elapsed()
     );
-    let msg = err.to_string();
-    assert!(msg.contains(&url) && msg.contains("timed out"), "{msg}");
+    assert!(err.to_string().contains("timed out"), "{err}");
+    let failure = stream.failure().unwrap();
+    assert!(failure.to_string().contains(&url), "{failure}");
     assert!(
-        matches!(err, FetchError::RetriesExhausted { attempts: 2, .. }),
-        "{err:?}"
+        matches!(failure, FetchError::RetriesExhausted { attempts: 2, .. }),
+        "{failure:?}"
     );
 }
 
@@ -458,29 +389,239 @@ fn an_extra_ca_bundle_is_loaded_or_rejected_clearly() {
     }
 }
 
-#[test]
-fn open_stream_reads_the_body_and_reports_truncation() {
-    let body = data(50_000);
-    let (full, cut) = (body.clone(), body.clone());
-    let server = Server::start(move |_, req| {
-        if req.line.contains("/cut") {
-            Reply::ok(&cut).cut(10_000)
-        } else {
-            Reply::ok(&full)
-        }
-    });
-    let (mut r, len) = open_stream(&client(), &format!("{}/whole", server.url())).unwrap();
+/// A 206 for the `Range: bytes=<from>-` of `req`, `None` without one.
+fn range_reply(full: &[u8], req: &testserver::Request) -> Option<Reply> {
+    let from: usize = req
+        .header("range")?
+        .trim_start_matches("bytes=")
+        .trim_end_matches('-')
+        .parse()
+        .ok()?;
+    let cr = format!("bytes {from}-{}/{}", full.len() - 1, full.len());
+    Some(
+        Reply::status(206, "Partial Content")
+            .header("Content-Range", &cr)
+            .body(&full[from.min(full.len())..]),
+    )
+}
+
+fn read_all(stream: &mut ResumingDownload) -> std::io::Result<Vec<u8>> {
     let mut got = Vec::new();
-    r.read_to_end(&mut got).unwrap();
-    assert_eq!((got, len), (body.clone(), Some(body.len() as u64)));
-    let url = format!("{}/cut", server.url());
-    let (mut r, _) = open_stream(&client(), &url).unwrap();
-    let err = r.read_to_end(&mut Vec::new()).unwrap_err();
+    stream.read_to_end(&mut got).map(|_| got)
+}
+
+#[test]
+fn resuming_download_hands_out_the_partial_then_appends_the_rest() {
+    let body = data(100_000);
+    let full = body.clone();
+    let server = Server::start(move |_, req| {
+        range_reply(&full, req).unwrap_or_else(|| Reply::status(400, "Bad Request"))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("go.tar.gz");
+    fs::write(partial_path(&dest), &body[..30_000]).unwrap();
+    let http = client();
+    let url = format!("{}/go.tar.gz", server.url());
+    let mut stream = ResumingDownload::open(&http, &url, &partial_path(&dest)).unwrap();
+    assert!(stream.resumed());
+    assert_eq!(stream.total(), Some(body.len() as u64));
+    assert_eq!(read_all(&mut stream).unwrap(), body);
+    stream.persist(&dest).unwrap();
+    assert_eq!(fs::read(&dest).unwrap(), body);
+    assert!(!partial_path(&dest).exists());
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].header("range"), Some("bytes=30000-"));
+}
+
+#[test]
+fn resuming_download_reconnects_after_truncation_within_one_stream() {
+    let body = data(200_000);
+    let full = body.clone();
+    let server = Server::start(move |i, req| match range_reply(&full, req) {
+        Some(partial) => partial,
+        None if i == 0 => Reply::ok(&full).cut(70_000),
+        None => Reply::status(400, "Bad Request"),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let partial = dir.path().join("f.partial");
+    let http = client();
+    let mut stream =
+        ResumingDownload::open(&http, &format!("{}/f", server.url()), &partial).unwrap();
+    assert!(!stream.resumed());
+    assert_eq!(read_all(&mut stream).unwrap(), body);
+    assert!(stream.failure().is_none());
+    assert_eq!(fs::read(&partial).unwrap(), body, "every byte teed to disk");
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].header("range"), None);
+    assert_eq!(reqs[1].header("range"), Some("bytes=70000-"));
+}
+
+#[test]
+fn a_200_to_a_mid_stream_range_request_skips_what_was_handed_out() {
+    let body = data(150_000);
+    let full = body.clone();
+    let server = Server::start(move |i, _| match i {
+        0 => Reply::ok(&full).cut(70_000),
+        _ => Reply::ok(&full),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let partial = dir.path().join("f.partial");
+    let http = client();
+    let mut stream =
+        ResumingDownload::open(&http, &format!("{}/f", server.url()), &partial).unwrap();
+    assert_eq!(read_all(&mut stream).unwrap(), body);
+    assert_eq!(fs::read(&partial).unwrap(), body);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].header("range"), Some("bytes=70000-"));
+}
+
+#[test]
+fn a_200_to_the_first_range_request_drops_a_stale_partial() {
+    let body = data(3000);
+    let full = body.clone();
+    let server = Server::start(move |_, _| Reply::ok(&full));
+    let dir = tempfile::tempdir().unwrap();
+    let partial = dir.path().join("f.partial");
+    fs::write(&partial, b"stale bytes").unwrap();
+    let http = client();
+    let mut stream =
+        ResumingDownload::open(&http, &format!("{}/f", server.url()), &partial).unwrap();
+    assert!(!stream.resumed());
+    assert_eq!(read_all(&mut stream).unwrap(), body);
+    assert_eq!(fs::read(&partial).unwrap(), body);
+    assert_eq!(server.requests()[0].header("range"), Some("bytes=11-"));
+}
+
+#[test]
+fn a_complete_partial_is_handed_out_from_disk() {
+    let body = data(500);
+    let server = Server::start(|_, _| {
+        Reply::status(416, "Range Not Satisfiable").header("Content-Range", "bytes */500")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f");
+    fs::write(partial_path(&dest), &body).unwrap();
+    let http = client();
+    let url = format!("{}/f", server.url());
+    let mut stream = ResumingDownload::open(&http, &url, &partial_path(&dest)).unwrap();
+    assert_eq!(read_all(&mut stream).unwrap(), body);
+    stream.persist(&dest).unwrap();
+    assert_eq!(fs::read(&dest).unwrap(), body);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn resuming_download_keeps_going_while_each_try_brings_bytes() {
+    let body = data(50_000);
+    let full = body.clone();
+    let server = Server::start(move |_, req| match range_reply(&full, req) {
+        Some(partial) => partial.cut(5000),
+        None => Reply::ok(&full).cut(5000),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let http = client(); // two retries, fewer than the ten cuts
+    let url = format!("{}/f", server.url());
+    let mut stream = ResumingDownload::open(&http, &url, &dir.path().join("f.partial")).unwrap();
+    assert_eq!(read_all(&mut stream).unwrap(), body);
+    assert_eq!(server.requests().len(), 10);
+}
+
+#[test]
+fn resuming_download_fails_once_tries_in_a_row_bring_nothing_and_keeps_the_bytes() {
+    let body = data(50_000);
+    let full = body.clone();
+    let server = Server::start(move |i, _| match i {
+        0 => Reply::ok(&full).cut(1000),
+        _ => Reply::status(503, "Service Unavailable"),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let partial = dir.path().join("f.partial");
+    let http = client(); // two retries
+    let url = format!("{}/f", server.url());
+    let mut stream = ResumingDownload::open(&http, &url, &partial).unwrap();
+    let err = read_all(&mut stream).unwrap_err();
     assert!(err.to_string().contains(&url), "{err}");
-    let missing = Server::start(|_, _| Reply::status(404, "Not Found"));
-    let err = open_stream(&client(), &format!("{}/x", missing.url())).err();
+    assert!(
+        matches!(
+            stream.failure(),
+            Some(FetchError::RetriesExhausted { attempts: 3, .. })
+        ),
+        "{:?}",
+        stream.failure()
+    );
+    assert!(stream.read(&mut [0u8; 16]).is_err(), "the failure sticks");
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 3);
+    assert_eq!(reqs[2].header("range"), Some("bytes=1000-"));
+    assert!(stream.persist(&dir.path().join("f")).is_err());
+    assert_eq!(fs::read(&partial).unwrap(), &body[..1000], "kept to resume");
+}
+
+#[test]
+fn a_file_that_changes_size_mid_transfer_is_not_retried() {
+    let body = data(10_000);
+    let full = body.clone();
+    let server = Server::start(move |i, _| match i {
+        0 => Reply::ok(&full).cut(4000),
+        _ => Reply::status(206, "Partial Content")
+            .header("Content-Range", "bytes 4000-10999/11000")
+            .body(&full[4000..]),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let http = client();
+    let url = format!("{}/f", server.url());
+    let mut stream = ResumingDownload::open(&http, &url, &dir.path().join("p")).unwrap();
+    assert!(read_all(&mut stream).is_err());
+    assert!(
+        matches!(stream.failure(), Some(FetchError::BadResponse { .. })),
+        "{:?}",
+        stream.failure()
+    );
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn resuming_download_reports_not_found_before_any_byte() {
+    let server = Server::start(|_, _| Reply::status(404, "Not Found"));
+    let dir = tempfile::tempdir().unwrap();
+    let http = client();
+    let err =
+        ResumingDownload::open(&http, &format!("{}/x", server.url()), &dir.path().join("p")).err();
     assert!(
         matches!(err, Some(FetchError::NotFound { status: 404, .. })),
         "{err:?}"
     );
+    assert_eq!(server.requests().len(), 1, "404 is not retried");
+}
+
+#[test]
+fn a_stalled_body_times_out_and_the_stream_reconnects() {
+    let body = data(20_000);
+    let full = body.clone();
+    let server = Server::start(move |i, _| match i {
+        // The server answers one connection at a time: later attempts
+        // wait for this stall to end, and may time out too.
+        0 => Reply::ok(&full).stall(Duration::from_millis(400)),
+        _ => Reply::ok(&full),
+    });
+    let http = Http::new(HttpOptions {
+        read_timeout: Duration::from_millis(200),
+        retries: 4,
+        ..opts()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("{}/f", server.url());
+    let started = Instant::now();
+    let mut stream = ResumingDownload::open(&http, &url, &dir.path().join("p")).unwrap();
+    assert_eq!(read_all(&mut stream).unwrap(), body);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(server.requests().len() >= 2);
 }
