@@ -507,19 +507,7 @@ fn sync_full_waits_for_the_data_and_records_no_boot() {
 fn progress_bar_only_on_a_terminal() {
     let h = Host::new();
     h.lock(NEW, "");
-    let cmd = h.golock();
-    let mut line: Vec<String> = vec![cmd.get_program().to_string_lossy().into_owned()];
-    line.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
-    line.extend(["apply", "-y"].map(String::from));
-    let quoted: Vec<String> = line.iter().map(|a| format!("'{a}'")).collect();
-    let out = std::process::Command::new("script")
-        .args(["-qec", &quoted.join(" "), "/dev/null"])
-        .env("HOME", &h.home)
-        .env("TERM", "xterm")
-        .output()
-        .unwrap();
-    let tty = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{tty}");
+    let tty = h.on_a_terminal(&["apply", "-y"]);
     let file = format!("go{NEW}.linux-amd64.tar.gz [");
     assert!(tty.contains(&file), "{tty}");
     assert!(

@@ -144,6 +144,25 @@ fn retries_a_500_and_keeps_the_download_in_the_cache() {
     assert_eq!(log.hits.load(Ordering::SeqCst), 2, "no new request");
 }
 
+/// A download on a terminal shows the bar with bytes and bytes/s, sized by
+/// the server's Content-Length.
+#[test]
+fn download_progress_is_shown_on_a_terminal() {
+    let (base, _log) = server();
+    let h = Host::new();
+    lock_with_mirrors(&h, &[format!("{base}/plain")]);
+    let tty = h.on_a_terminal(&["apply", "-y"]);
+    assert!(
+        tty.contains(&format!("go{NEW}.linux-amd64.tar.gz [")),
+        "{tty}"
+    );
+    assert!(
+        tty.contains("MiB/65.11 MiB") && tty.contains("MiB/s"),
+        "{tty}"
+    );
+    assert!(h.active_go_version().contains(NEW));
+}
+
 /// `<root>/cache` holds exactly the verified archive, nothing partial.
 fn assert_only_the_archive_is_cached(h: &Host) {
     let (sha, size) = digest(&archive(NEW));

@@ -167,6 +167,23 @@ impl Host {
         expect_exit(&mut cmd, code)
     }
 
+    /// Run golock with a pty as its terminal (util-linux `script`), expect
+    /// success; returns what the terminal received.
+    pub fn on_a_terminal(&self, args: &[&str]) -> String {
+        let cmd = self.golock();
+        let words = std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(|a| a.to_string_lossy().into_owned())
+            .chain(args.iter().map(|a| a.to_string()));
+        let line: Vec<String> = words.map(|w| format!("'{w}'")).collect();
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &line.join(" "), "/dev/null"])
+            .env("HOME", &self.home)
+            .env("TERM", "xterm");
+        expect_exit(&mut script, 0)
+    }
+
     pub fn state(&self) -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(self.root.join("state.json")).unwrap()).unwrap()
     }
