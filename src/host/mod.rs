@@ -1,7 +1,9 @@
 //! Observe what is installed: toolchain dirs, the active link, the optional
 //! system link, the managed profile files and the go env file, and golock's
 //! own state. Cheap by design: a stat and one small read per toolchain, no
-//! rehashing, so a no-op plan stays fast.
+//! rehashing, so a no-op plan stays fast — with one exception: a toolchain
+//! installed without waiting for its data, seen for the first time after a
+//! reboot, is rehashed against its install manifest (see `durability`).
 
 use std::collections::BTreeMap;
 use std::fs;
