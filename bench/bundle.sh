@@ -2,8 +2,9 @@
 # Benchmark: `golock apply --bundle` (Go 1.27.3 + BENCH_MODULES generated
 # modules, default 300; every member and module hash verified) against the
 # manual offline recipe on the same data: `sha256sum -c`, `tar -xzf` of the
-# Go archive, `tar -xzf` of a packed GOMODCACHE. Alternating runs; medians
-# and the ratio (target <= 1.0) are printed.
+# Go archive, `tar -xzf` of a packed GOMODCACHE. Alternating runs (which
+# goes first alternates too), each on a quiet disk with earlier results set
+# aside (bench/lib.sh); medians and the ratio (target <= 1.0) are printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-5}
@@ -16,10 +17,7 @@ corpus=$PWD/target/golock-test/bench-corpus
 archive=$PWD/target/golock-test/archives/go1.27.3.linux-amd64.tar.gz
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-now() { date +%s.%N; }
-elapsed() { python3 -c "print(round($2 - $1, 3))"; }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-clean() { chmod -R u+w "$@" 2>/dev/null || true; rm -rf "$@"; sync; }
+source bench/lib.sh
 
 sha=$(sha256sum "$archive" | cut -d' ' -f1)
 size=$(stat -c %s "$archive")
@@ -48,17 +46,24 @@ tar -czf "$work/recipe/gomodcache.tar.gz" -C "$cache" .
 (cd "$work/recipe" && sha256sum go1.27.3.linux-amd64.tar.gz gomodcache.tar.gz >SHA256SUMS)
 modules=$(grep -c '@v' "$work/golock.toml")
 ours=() theirs=()
-for i in $(seq "$runs"); do
-  clean "$work/root" "$cache"
+time_golock() {
+  set_aside "$work/root" "$cache"; settle_disk
+  local t0 t1
   t0=$(now); "${g[@]}" --root "$work/root" apply -y --bundle "$work/offline.tar.gz" >/dev/null; t1=$(now)
   ours+=("$(elapsed "$t0" "$t1")")
-  clean "$work/go" "$work/mc"; mkdir -p "$work/go" "$work/mc"
+}
+time_recipe() {
+  set_aside "$work/go" "$work/mc"; mkdir -p "$work/go" "$work/mc"; settle_disk
+  local t0 t1
   t0=$(now)
   (cd "$work/recipe" && sha256sum -c --quiet SHA256SUMS) &&
     tar -xzf "$work/recipe/go1.27.3.linux-amd64.tar.gz" -C "$work/go" &&
     tar -xzf "$work/recipe/gomodcache.tar.gz" -C "$work/mc"
   t1=$(now)
   theirs+=("$(elapsed "$t0" "$t1")")
+}
+for i in $(seq "$runs"); do
+  if (( i % 2 )); then time_golock; time_recipe; else time_recipe; time_golock; fi
 done
 o=$(median "${ours[@]}"); t=$(median "${theirs[@]}")
 echo "bundle: Go 1.27.3 + $modules modules, $(stat -c %s "$work/offline.tar.gz") bytes"

@@ -4,11 +4,8 @@
 # alternate on the same machine (which goes first alternates too); prints
 # medians and the ratio (target <= 0.7).
 #
-# Each result is moved aside and only deleted at the end: deleting 250 MB
-# right before a timed run makes that run pay for the filesystem's freeing
-# (and, on disks mounted with `discard`, for the TRIMs), which measured the
-# deletion more than the install. `sync` before each run starts both from no
-# dirty data. golock runs with its default `--sync deferred`; set
+# Results are set aside and each run starts on a quiet disk (bench/lib.sh).
+# golock runs with its default `--sync deferred`; set
 # GOLOCK_SYNC=full to time the variant that waits for the data to be on disk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,21 +25,9 @@ mirrors = ["file://$(dirname "$archive")"]
 [go.archives]
 linux-amd64 = { file = "go1.27.3.linux-amd64.tar.gz", sha256 = "$sha", size = $size }
 TOML
-mkdir -p "$work/home" "$work/trash"
+mkdir -p "$work/home"
 cat "$archive" >/dev/null # both read it from the page cache
-now() { date +%s.%N; }
-# sync, then wait (up to 60 s) until the disk under $work shows no I/O for a
-# second: earlier deletions (ours or anyone's) otherwise land in a timed run.
-disk_stat=/sys/class/block/$(basename "$(df --output=source "$work" | tail -1)")/stat
-settle_disk() {
-  sync
-  [[ -r $disk_stat ]] || return 0
-  local before after
-  for _ in $(seq 60); do
-    before=$(cat "$disk_stat"); sleep 1; after=$(cat "$disk_stat")
-    [[ $before == "$after" ]] && return 0
-  done
-}
+source bench/lib.sh
 settle_disk
 golock_times=() ; recipe_times=()
 time_golock() {
@@ -51,8 +36,8 @@ time_golock() {
   t0=$(now)
   target/release/golock -q --root "$work/root" --home "$work/home" --lockfile "$work/golock.toml" apply -y
   t1=$(now)
-  golock_times+=("$(python3 -c "print(round($t1 - $t0, 3))")")
-  mv "$work/root" "$work/trash/root-$1"
+  golock_times+=("$(elapsed "$t0" "$t1")")
+  set_aside "$work/root"
 }
 time_recipe() {
   mkdir -p "$work/tar"; settle_disk
@@ -60,13 +45,12 @@ time_recipe() {
   t0=$(now)
   sha256sum "$archive" >/dev/null && tar -xzf "$archive" -C "$work/tar"
   t1=$(now)
-  recipe_times+=("$(python3 -c "print(round($t1 - $t0, 3))")")
-  mv "$work/tar" "$work/trash/tar-$1"
+  recipe_times+=("$(elapsed "$t0" "$t1")")
+  set_aside "$work/tar"
 }
 for i in $(seq "$runs"); do
   if (( i % 2 )); then time_golock "$i"; time_recipe "$i"; else time_recipe "$i"; time_golock "$i"; fi
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 g=$(median "${golock_times[@]}"); r=$(median "${recipe_times[@]}")
 echo "golock apply (median of $runs):        ${g}s   runs: ${golock_times[*]}"
 echo "sha256sum && tar -xzf (median of $runs): ${r}s   runs: ${recipe_times[*]}"

@@ -19,9 +19,7 @@ golock=$PWD/target/release/golock
 go=$PWD/target/golock-test/go1.27.3/bin/go
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-now() { date +%s.%N; }
-elapsed() { python3 -c "print(round($2 - $1, 3))"; }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+source bench/lib.sh
 ratio() { python3 -c "print(round($1 / $2, 3))"; }
 clean() { chmod -R u+w "$1" 2>/dev/null || true; rm -rf "$1"; sync; }
 

@@ -1,0 +1,30 @@
+# Helpers shared by the bench scripts (sourced; expects $work to be set).
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(round($2 - $1, 3))"; }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# Timed results are moved here and deleted only at the end: deleting a tree
+# right before a timed run makes that run pay for the filesystem freeing it
+# (and, on disks mounted with `discard`, for the TRIMs).
+set_aside() {
+  mkdir -p "$work/trash"
+  local p
+  for p in "$@"; do
+    [[ -e $p ]] && mv "$p" "$work/trash/$(basename "$p").$RANDOM$RANDOM"
+  done
+  return 0
+}
+
+# sync, then wait (up to 60 s) until the disk under $work shows no I/O for
+# a second, so that no earlier write or deletion lands in a timed run.
+settle_disk() {
+  sync
+  local dev stat before after
+  dev=$(basename "$(df --output=source "$work" | tail -1)")
+  stat=/sys/class/block/$dev/stat
+  [[ -r $stat ]] || return 0
+  for _ in $(seq 60); do
+    before=$(cat "$stat"); sleep 1; after=$(cat "$stat")
+    [[ $before == "$after" ]] && return 0
+  done
+}
