@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::fsx;
 use crate::layout::Layout;
 use crate::state::{InstalledToolchain, State};
-use crate::txn::{HostLock, LockError};
+use crate::txn::{HostLock, LockError, Transaction, TxnError};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum SettleError {
@@ -34,7 +34,7 @@ pub enum SettleError {
     Lock(#[from] LockError),
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Fs(#[from] fsx::FsError),
+    Txn(#[from] TxnError),
 }
 
 /// `--sync` / `GOLOCK_SYNC`.
@@ -112,9 +112,22 @@ pub fn settle_holding_lock(
     };
     let settled = forget_intact(layout, boot_id, &mut state);
     if !settled.is_empty() {
-        fsx::replace_file(&state_path, &state.to_bytes())?;
+        record(layout, &state, &settled)?;
     }
     Ok(settled)
+}
+
+/// Write the settled state through a journaled transaction of its own, like
+/// every other change golock makes.
+fn record(layout: &Layout, state: &State, settled: &[String]) -> Result<(), TxnError> {
+    let mut txn = Transaction::begin(layout, serde_json::json!({ "settle": settled }))?;
+    match txn.write_file(&layout.state_file(), &state.to_bytes(), "state") {
+        Ok(()) => txn.commit(),
+        Err(e) => {
+            txn.rollback()?;
+            Err(e)
+        }
+    }
 }
 
 fn anything_to_recheck(layout: &Layout, boot_id: Option<&str>) -> bool {

@@ -486,6 +486,11 @@ fn deferred_sync_is_rechecked_after_a_reboot() {
         "{settled}"
     );
     assert!(h.state()["toolchains"][&dir].get("unsynced_boot").is_none());
+    let journals = std::fs::read_dir(h.root.join("journal")).map_or(0, |d| d.count());
+    assert_eq!(
+        journals, 0,
+        "the settling transaction committed and cleaned up"
+    );
     let quiet = h.expect_in_boot("boot-d", &["plan", "--detailed-exitcode"], 0);
     assert!(!quiet.contains("intact"), "{quiet}");
 }
