@@ -19,21 +19,8 @@ work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 source bench/lib.sh
 
-sha=$(sha256sum "$archive" | cut -d' ' -f1)
-size=$(stat -c %s "$archive")
 cache=$work/modcache
-cat >"$work/golock.toml" <<TOML
-schema = 1
-[go]
-version = "1.27.3"
-mirrors = ["file://$(dirname "$archive")"]
-[go.archives]
-linux-amd64 = { file = "go1.27.3.linux-amd64.tar.gz", sha256 = "$sha", size = $size }
-[modules]
-proxies = ["file://$corpus/proxy"]
-[env]
-GOMODCACHE = "$cache"
-TOML
+write_lockfile "$work/golock.toml" "$corpus" "$cache"
 mkdir -p "$work/home"
 g=("$golock" -q --home "$work/home" --lockfile "$work/golock.toml")
 "${g[@]}" --root "$work/connected" lock --go-sum "$corpus/go.sum" >/dev/null

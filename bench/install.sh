@@ -15,19 +15,10 @@ cargo build --release --locked --quiet
 archive=$PWD/target/golock-test/archives/go1.27.3.linux-amd64.tar.gz
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-sha=$(sha256sum "$archive" | cut -d' ' -f1)
-size=$(stat -c %s "$archive")
-cat >"$work/golock.toml" <<TOML
-schema = 1
-[go]
-version = "1.27.3"
-mirrors = ["file://$(dirname "$archive")"]
-[go.archives]
-linux-amd64 = { file = "go1.27.3.linux-amd64.tar.gz", sha256 = "$sha", size = $size }
-TOML
+source bench/lib.sh
+write_lockfile "$work/golock.toml"
 mkdir -p "$work/home"
 cat "$archive" >/dev/null # both read it from the page cache
-source bench/lib.sh
 settle_disk
 golock_times=() ; recipe_times=()
 time_golock() {

@@ -28,3 +28,27 @@ settle_disk() {
     [[ $before == "$after" ]] && return 0
   done
 }
+
+# write_lockfile FILE [CORPUS CACHE]: a golock.toml locking go1.27.3 from
+# $archive's directory and, given a corpus, its modules (into CACHE).
+write_lockfile() {
+  local out=$1 corpus=${2:-} cache=${3:-}
+  local sha size
+  sha=$(sha256sum "$archive" | cut -d' ' -f1)
+  size=$(stat -c %s "$archive")
+  cat >"$out" <<TOML
+schema = 1
+[go]
+version = "1.27.3"
+mirrors = ["file://$(dirname "$archive")"]
+[go.archives]
+linux-amd64 = { file = "go1.27.3.linux-amd64.tar.gz", sha256 = "$sha", size = $size }
+TOML
+  [[ -n $corpus ]] || return 0
+  cat >>"$out" <<TOML
+[modules]
+proxies = ["file://$corpus/proxy"]
+[env]
+GOMODCACHE = "$cache"
+TOML
+}

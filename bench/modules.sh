@@ -21,28 +21,14 @@ work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 source bench/lib.sh
 ratio() { python3 -c "print(round($1 / $2, 3))"; }
-clean() { chmod -R u+w "$1" 2>/dev/null || true; rm -rf "$1"; sync; }
 
 archive=$PWD/target/golock-test/archives/go1.27.3.linux-amd64.tar.gz
-sha=$(sha256sum "$archive" | cut -d' ' -f1)
-size=$(stat -c %s "$archive")
 
 bench_corpus() {
   local name=$1 corpus=$2
   local lock=$work/$name/golock.toml cache=$work/$name/gl-cache
   mkdir -p "$work/$name/home"
-  cat >"$lock" <<TOML
-schema = 1
-[go]
-version = "1.27.3"
-mirrors = ["file://$(dirname "$archive")"]
-[go.archives]
-linux-amd64 = { file = "go1.27.3.linux-amd64.tar.gz", sha256 = "$sha", size = $size }
-[modules]
-proxies = ["file://$corpus/proxy"]
-[env]
-GOMODCACHE = "$cache"
-TOML
+  write_lockfile "$lock" "$corpus" "$cache"
   local g=("$golock" -q --root "$work/$name/root" --home "$work/$name/home" --lockfile "$lock")
   "${g[@]}" lock --go-sum "$corpus/go.sum" >/dev/null
   local modules
@@ -51,10 +37,10 @@ TOML
   "${g[@]}" apply -y --archive "$archive" >/dev/null
   local fill=() gomod=() floor=() gv=() gov=()
   for i in $(seq "$runs"); do
-    clean "$cache"
+    set_aside "$cache"; settle_disk
     t0=$(now); "${g[@]}" apply -y >/dev/null; t1=$(now); fill+=("$(elapsed "$t0" "$t1")")
     t0=$(now); "${g[@]}" verify --modules-only >/dev/null; t1=$(now); gv+=("$(elapsed "$t0" "$t1")")
-    clean "$work/$name/go-cache"
+    set_aside "$work/$name/go-cache"; settle_disk
     t0=$(now)
     (cd "$corpus/app" && env -i PATH=/usr/bin:/bin HOME="$work/$name/home" GOCACHE="$work/$name/gocache" \
       GOMODCACHE="$work/$name/go-cache" GOPROXY="file://$corpus/proxy" GOSUMDB=off GOFLAGS=-mod=mod \
@@ -65,7 +51,7 @@ TOML
       GOMODCACHE="$work/$name/go-cache" GOPROXY=off GOSUMDB=off GOFLAGS=-mod=mod \
       GOTOOLCHAIN=local GOENV=off "$go" mod verify >/dev/null)
     t1=$(now); gov+=("$(elapsed "$t0" "$t1")")
-    clean "$work/$name/floor"; mkdir -p "$work/$name/floor"
+    set_aside "$work/$name/floor"; mkdir -p "$work/$name/floor"; settle_disk
     t0=$(now); tar -cf - -C "$corpus/ref-cache" . | tar -xf - -C "$work/$name/floor"; t1=$(now)
     floor+=("$(elapsed "$t0" "$t1")")
   done
