@@ -369,6 +369,7 @@ fn plan_cmd(ctx: &Context, args: &PlanArgs) -> Result<u8> {
         unpack_bundle(ctx, bundle, &scratch.path().join("bundle"), &mut opts)?;
     }
     let (_, observed, plan) = compute_plan(ctx, &opts)?;
+    host::check_writable(&plan, &ctx.layout).map_err(host::HostError::from)?;
     if args.json {
         println!("{}", plan_json(&plan));
     } else if !ctx.quiet {
@@ -394,6 +395,9 @@ fn plan_json(plan: &Plan) -> String {
 }
 
 fn print_plan(ctx: &Context, plan: &Plan, _observed: &Observed) {
+    for warning in &plan.warnings {
+        ctx.say(format!("golock: warning: {warning}"));
+    }
     if ctx.verbose {
         for item in &plan.in_place {
             println!("  = {item}");
@@ -419,7 +423,11 @@ fn apply_cmd(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
                 .layout
                 .staging_dir()
                 .join(format!("bundle-{}", std::process::id()));
-            unpack_bundle(ctx, bundle, &dir, &mut opts)?;
+            if let Err(refused) = unpack_bundle(ctx, bundle, &dir, &mut opts) {
+                // A refused bundle leaves nothing of itself in staging.
+                fsx::remove_tree_opt(&dir)?;
+                return Err(refused);
+            }
             Some(dir)
         }
         None => None,
@@ -465,6 +473,8 @@ fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<
     if !ctx.quiet {
         print_plan(ctx, &plan, &observed);
     }
+    // Before the first mutation: a path golock cannot write fails here, not halfway.
+    host::check_writable(&plan, &ctx.layout).map_err(host::HostError::from)?;
     if !args.yes && !confirmed()? {
         return Err(CommandError::Cancelled);
     }

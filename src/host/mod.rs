@@ -13,8 +13,12 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 mod modules;
+mod paths;
+mod writable;
 
 pub use modules::{CacheLocationError, ModuleState, ObservedModules, cached_modules, gomodcache};
+pub use paths::real_location;
+pub use writable::check_writable;
 
 use crate::durability;
 use crate::fsx::{self, Context};
@@ -132,6 +136,40 @@ pub enum HostError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     CacheLocation(#[from] CacheLocationError),
+    #[error("{} resolves to {}, outside the home directory {}", path.display(), real.display(), home.display())]
+    #[diagnostic(
+        code(golock::host::link_leaves_home),
+        help(
+            "golock only writes profile files and the go env file inside --home; replace the symlink with a file (or a link into your home), or remove it from [profile] files"
+        )
+    )]
+    LinkLeavesHome {
+        path: PathBuf,
+        real: PathBuf,
+        home: PathBuf,
+    },
+    #[error("{inner} {} lies inside {outer} {}", inner_path.display(), outer_path.display())]
+    #[diagnostic(
+        code(golock::host::paths_overlap),
+        help(
+            "golock's data dir, GOMODCACHE, [go] link, the profile files and the go env file must be apart: what golock removes in one (pruned toolchains, staged modules) would hit the other. Move one of them (--root, [env] GOMODCACHE, [go] link, [profile] files)"
+        )
+    )]
+    Overlap {
+        inner: String,
+        inner_path: PathBuf,
+        outer: String,
+        outer_path: PathBuf,
+    },
+    #[error("GOMODCACHE {} is the whole filesystem or the home directory", cache.display())]
+    #[diagnostic(
+        code(golock::host::gomodcache_too_wide),
+        help("point [env] GOMODCACHE (or GOPATH) at a directory of its own, such as ~/go/pkg/mod")
+    )]
+    CacheTooWide { cache: PathBuf },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Unwritable(#[from] writable::UnwritableError),
     #[error("goenv = true, but GOENV=off disables the go env file")]
     #[diagnostic(
         code(golock::host::goenv_off),
@@ -150,10 +188,17 @@ pub fn observe(
     let goenv_wanted = lock.profile.goenv || !state.goenv_keys.is_empty();
     let goenv = match (goenv_wanted, env.goenv_file(&layout.home)) {
         (false, _) => None,
-        (true, Some(path)) => Some(observe_file(&path)?),
+        (true, Some(path)) => Some(observe_file(&path, &layout.home)?),
         (true, None) if lock.profile.goenv => return Err(HostError::GoEnvOff),
         (true, None) => None,
     };
+    let profiles: Vec<ObservedFile> = lock
+        .profile
+        .files
+        .iter()
+        .map(|p| observe_file(p, &layout.home))
+        .collect::<Result<_, _>>()?;
+    check_places_apart(lock, layout, &profiles, goenv.as_ref())?;
     Ok(Observed {
         toolchains: observe_toolchains(layout, &state, env.boot_id.as_deref())?,
         active_link: observe_link(&layout.active_link())?,
@@ -164,16 +209,37 @@ pub fn observe(
             }),
             None => None,
         },
-        profiles: lock
-            .profile
-            .files
-            .iter()
-            .map(|p| observe_file(p))
-            .collect::<Result<_, _>>()?,
+        profiles,
         goenv,
         modules: observe_modules(lock, layout, opts)?,
         state,
     })
+}
+
+/// The data dir, GOMODCACHE, `[go] link`, the profile files and the go env
+/// file must not lie inside one another (see `paths`). A GOMODCACHE that
+/// cannot be resolved is reported where it is used.
+fn check_places_apart(
+    lock: &Lockfile,
+    layout: &Layout,
+    profiles: &[ObservedFile],
+    goenv: Option<&ObservedFile>,
+) -> Result<(), HostError> {
+    let cache = gomodcache(lock, &layout.home).ok();
+    let mut places = vec![paths::Place::new("golock's data dir", &layout.root)];
+    if let Some(cache) = &cache {
+        places.push(paths::Place::new("GOMODCACHE", cache));
+    }
+    if let Some(link) = &lock.go.link {
+        places.push(paths::Place::new("[go] link", link));
+    }
+    for file in profiles {
+        places.push(paths::Place::new("profile file", &file.write_path));
+    }
+    if let Some(file) = goenv {
+        places.push(paths::Place::new("the go env file", &file.write_path));
+    }
+    paths::check_no_overlap(&places, cache.as_deref(), &layout.home)
 }
 
 fn observe_modules(
@@ -284,8 +350,11 @@ fn observe_link(path: &Path) -> Result<LinkState, HostError> {
     })
 }
 
-fn observe_file(path: &Path) -> Result<ObservedFile, HostError> {
-    let write_path = resolve_links(path)?;
+/// A managed file as it is now. Writes go to its real location (through
+/// any symlinks, so a dotfiles link survives), which must stay inside home.
+fn observe_file(path: &Path, home: &Path) -> Result<ObservedFile, HostError> {
+    let write_path = paths::real_location(path);
+    paths::check_inside_home(path, &write_path, home)?;
     if write_path.is_dir() {
         return Err(HostError::ProfileIsDir {
             path: path.to_path_buf(),
@@ -298,20 +367,4 @@ fn observe_file(path: &Path) -> Result<ObservedFile, HostError> {
         content,
         write_path,
     })
-}
-
-/// Follow a chain of symlinks (even a dangling one) to the file it names.
-fn resolve_links(path: &Path) -> Result<PathBuf, HostError> {
-    let mut current = path.to_path_buf();
-    for _ in 0..40 {
-        match fsx::read_link_opt(&current)? {
-            None => return Ok(current),
-            Some(target) => current = fsx::parent_of(&current).join(target),
-        }
-    }
-    Err(fsx::FsError {
-        op: "resolve",
-        path: path.to_path_buf(),
-        source: std::io::Error::other("too many levels of symbolic links"),
-    })?
 }

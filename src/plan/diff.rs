@@ -108,6 +108,7 @@ pub fn plan(
         summary: Summary::of(&b.actions),
         actions: b.actions,
         in_place: b.in_place,
+        warnings: b.warnings,
         state_after: state,
     })
 }
@@ -116,6 +117,7 @@ pub fn plan(
 struct Builder {
     actions: Vec<Action>,
     in_place: Vec<String>,
+    warnings: Vec<String>,
 }
 
 fn target_platform(opts: &PlanOptions) -> Result<Platform, PlanError> {
@@ -367,12 +369,32 @@ fn profiles(
                 });
             }
         }
+        warn_crlf(file, old, span.as_ref(), layout, b);
         let new = profile::splice(old, span.as_ref(), &block);
         let written = written_block_hash(&new).map_err(|source| markers(file, source))?;
         state.profile_blocks.insert(file.path.clone(), written);
         write_file(FileRole::Profile, file, new, layout, b);
     }
     Ok(())
+}
+
+/// CRLF lines outside the block are the user's and stay, but the shell
+/// reads each `\r` as part of the line; say so (the block itself is LF).
+fn warn_crlf(
+    file: &ObservedFile,
+    content: &[u8],
+    span: Option<&profile::BlockSpan>,
+    layout: &Layout,
+    b: &mut Builder,
+) {
+    let crlf = profile::crlf_lines(content, span);
+    if crlf > 0 {
+        b.warnings.push(format!(
+            "{} has {crlf} line(s) ending in CRLF (\\r\\n): the shell reads the \\r as part of each line, which breaks commands there; golock writes its block with LF and leaves your lines as they are (convert them with `sed -i 's/\\r$//' {}`)",
+            layout.display_path(&file.path),
+            file.write_path.display()
+        ));
+    }
 }
 
 fn markers(file: &ObservedFile, source: ProfileError) -> PlanError {

@@ -30,6 +30,10 @@ pub struct Plan {
     /// Things already as golock.toml wants them.
     pub in_place: Vec<String>,
     pub summary: Summary,
+    /// Things about the host the user should know that do not stop the
+    /// apply (a profile file with CRLF lines, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// golock's state after a successful apply of this plan.
     pub state_after: State,
 }

@@ -64,6 +64,7 @@ impl Action {
             Action::WriteFile {
                 role,
                 path,
+                write_path,
                 before_sha256,
                 ..
             } => {
@@ -72,9 +73,15 @@ impl Action {
                 } else {
                     "create"
                 };
+                // Through a symlink: name the file that is really written.
+                let shown = if write_path == path {
+                    path.display().to_string()
+                } else {
+                    format!("{} \u{2192} {}", path.display(), write_path.display())
+                };
                 match role {
-                    FileRole::Profile => format!("{verb} golock block in {}", path.display()),
-                    FileRole::GoEnv => format!("{verb} go env file {}", path.display()),
+                    FileRole::Profile => format!("{verb} golock block in {shown}"),
+                    FileRole::GoEnv => format!("{verb} go env file {shown}"),
                 }
             }
             Action::RemoveToolchain { version, dir } => {

@@ -4,13 +4,12 @@
 //! line equal to [`BEGIN_MARKER`] or [`END_MARKER`], optionally followed by
 //! trailing whitespace or `\r`; an indented marker is not a marker.
 //!
-//! Line endings: the rendered block always uses LF. When the bytes outside the
-//! block predominantly use CRLF (strictly more CRLF than bare-LF line ends),
-//! the block is written with CRLF so the file stays consistent; ties and files
-//! without line ends get LF. Counting only outside the block keeps [`splice`]
-//! idempotent whatever endings an older block had.
+//! Line endings: the block is always written with LF, whatever the rest of
+//! the file uses. sh, bash, zsh and fish read a `\r` before the newline as
+//! part of the last word (`syntax error near unexpected token $'in\r'`), so a
+//! CRLF block would break every login; [`crlf_lines`] counts the file's own
+//! CRLF lines so the caller can warn about them, and they are left as they are.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use sha2::{Digest, Sha256};
@@ -28,50 +27,6 @@ pub struct BlockSpan {
     pub begin_line: usize,
     /// 1-based line number of the end marker.
     pub end_line: usize,
-}
-
-/// The line terminator golock writes into a given file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LineEnding {
-    Lf,
-    CrLf,
-}
-
-impl LineEnding {
-    /// The predominant ending among `parts` (see the module doc for the rule).
-    pub fn predominant<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> LineEnding {
-        let (mut crlf, mut lf) = (0usize, 0usize);
-        for part in parts {
-            for (i, _) in part.iter().enumerate().filter(|(_, b)| **b == b'\n') {
-                if i > 0 && part[i - 1] == b'\r' {
-                    crlf += 1;
-                } else {
-                    lf += 1;
-                }
-            }
-        }
-        if crlf > lf {
-            LineEnding::CrLf
-        } else {
-            LineEnding::Lf
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            LineEnding::Lf => "\n",
-            LineEnding::CrLf => "\r\n",
-        }
-    }
-
-    /// Converts an LF-only text (as [`render_block`](super::render_block)
-    /// returns) to this ending.
-    pub fn apply(self, lf_text: &str) -> Cow<'_, str> {
-        match self {
-            LineEnding::Lf => Cow::Borrowed(lf_text),
-            LineEnding::CrLf => Cow::Owned(lf_text.replace('\n', "\r\n")),
-        }
-    }
 }
 
 /// One line of a byte buffer, by offsets.
@@ -149,29 +104,26 @@ pub fn find_block(content: &[u8]) -> Result<Option<BlockSpan>, ProfileError> {
     }
 }
 
-/// The exact text [`splice`] inserts for `block` into `content`: `block` with
-/// the file's line ending. Hash this to remember what golock wrote.
-pub fn block_as_written<'a>(
-    content: &[u8],
-    span: Option<&BlockSpan>,
-    block: &'a str,
-) -> Cow<'a, str> {
+/// Lines outside the managed block that end in CRLF: the shell reads their
+/// `\r` as part of the line, so they are worth a warning (golock never
+/// rewrites them).
+pub fn crlf_lines(content: &[u8], span: Option<&BlockSpan>) -> usize {
     let range = clamped_range(content, span);
-    let outside = [&content[..range.start], &content[range.end..]];
-    LineEnding::predominant(outside).apply(block)
+    [&content[..range.start], &content[range.end..]]
+        .iter()
+        .map(|part| part.windows(2).filter(|w| w == b"\r\n").count())
+        .sum()
 }
 
 /// Replace the span's bytes with `block`, or append when `span` is None.
 ///
 /// `span` must come from [`find_block`] on the same `content`; an
 /// out-of-bounds span is clamped to the content rather than panicking.
-/// `block` is LF text (as rendered); it is converted to CRLF when the rest of
-/// the file predominantly uses CRLF. When appending, a line ending is first
-/// added if the file is non-empty and does not end with `\n`; an empty file
-/// becomes just the block.
+/// `block` is LF text (as rendered) and is written as it is, LF even in a
+/// CRLF file. When appending, a `\n` is first added if the file is non-empty
+/// and does not end with one; an empty file becomes just the block.
 pub fn splice(content: &[u8], span: Option<&BlockSpan>, block: &str) -> Vec<u8> {
-    let block = block_as_written(content, span, block);
-    let mut out = Vec::with_capacity(content.len() + block.len() + 2);
+    let mut out = Vec::with_capacity(content.len() + block.len() + 1);
     match span {
         Some(_) => {
             let range = clamped_range(content, span);
@@ -182,7 +134,7 @@ pub fn splice(content: &[u8], span: Option<&BlockSpan>, block: &str) -> Vec<u8> 
         None => {
             out.extend_from_slice(content);
             if !content.is_empty() && !content.ends_with(b"\n") {
-                out.extend_from_slice(LineEnding::predominant([content]).as_str().as_bytes());
+                out.push(b'\n');
             }
             out.extend_from_slice(block.as_bytes());
         }
@@ -381,36 +333,31 @@ mod tests {
     }
 
     #[test]
-    fn crlf_files_get_a_crlf_block() {
+    fn crlf_files_get_an_lf_block_and_keep_their_own_bytes() {
         let content = b"export A=1\r\nexport B=2\r\n";
         let out = apply(content, &block());
-        let crlf_block = block().replace('\n', "\r\n");
-        assert_eq!(out, [&content[..], crlf_block.as_bytes()].concat());
-        // No bare LF was introduced.
-        assert_eq!(LineEnding::predominant([out.as_slice()]), LineEnding::CrLf);
-        assert!(!out.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'));
+        assert_eq!(out, [&content[..], block().as_bytes()].concat());
+        assert_eq!(crlf_lines(&out, span_of(&out).as_ref()), 2);
 
         let no_final_newline = b"export A=1\r\nexport B=2";
         let out = apply(no_final_newline, &block());
         assert_eq!(
             out,
-            [&no_final_newline[..], b"\r\n", crlf_block.as_bytes()].concat()
+            [&no_final_newline[..], b"\n", block().as_bytes()].concat()
         );
+
+        // An older CRLF block is replaced by an LF one; the rest is kept.
+        let old = b"a\r\n# >>> golock >>>\r\nold\r\n# <<< golock <<<\r\nb\r\n";
+        let out = apply(old, &block());
+        assert_eq!(out, [&b"a\r\n"[..], block().as_bytes(), b"b\r\n"].concat());
     }
 
     #[test]
-    fn line_ending_counts_outside_the_block_and_ties_are_lf() {
-        assert_eq!(LineEnding::predominant([&b"a\r\nb\n"[..]]), LineEnding::Lf);
-        assert_eq!(LineEnding::predominant([&b""[..]]), LineEnding::Lf);
-        assert_eq!(
-            LineEnding::predominant([&b"a\r\n"[..], &b"\nb\r\n"[..]]),
-            LineEnding::CrLf
-        );
-        // A long LF block inside a CRLF file does not flip the decision.
-        let content = b"a\r\n# >>> golock >>>\n1\n2\n3\n# <<< golock <<<\n";
-        let span = span_of(content);
-        let written = block_as_written(content, span.as_ref(), "x\n");
-        assert_eq!(written, "x\r\n");
+    fn crlf_lines_counts_outside_the_block_only() {
+        assert_eq!(crlf_lines(b"", None), 0);
+        assert_eq!(crlf_lines(b"a\nb\n", None), 0);
+        let content = b"a\r\n# >>> golock >>>\r\n1\r\n# <<< golock <<<\r\nb\r\n";
+        assert_eq!(crlf_lines(content, span_of(content).as_ref()), 2);
     }
 
     #[test]

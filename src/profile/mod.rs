@@ -9,7 +9,7 @@
 //!
 //! Guarantees:
 //! - Bytes outside the managed block are preserved exactly (CRLF, missing
-//!   final newline, non-UTF-8 content).
+//!   final newline, non-UTF-8 content); the block itself is always LF.
 //! - [`splice`] is idempotent: splicing the same block into its own output
 //!   returns the same bytes.
 //! - Values are quoted so that the shell stores them literally.
@@ -21,9 +21,7 @@ mod render;
 
 use std::path::Path;
 
-pub use block::{
-    BlockSpan, LineEnding, block_as_written, block_hash, find_block, splice, unified_diff,
-};
+pub use block::{BlockSpan, block_hash, crlf_lines, find_block, splice, unified_diff};
 pub use error::ProfileError;
 pub use goenv::{
     check_goenv, goenv_rejects, goenv_value_rejects, parse_goenv, render_goenv, try_render_goenv,
