@@ -77,6 +77,20 @@ pub fn sync_filesystem(path: &Path) -> Result<()> {
     }
 }
 
+/// Bytes an unprivileged writer may still use on the filesystem of `path`
+/// (statvfs `f_bavail`), when it can be told.
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: `c_path` is NUL-terminated; statvfs fills `vfs` before it is read.
+    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut vfs) } != 0 {
+        return None;
+    }
+    #[allow(clippy::useless_conversion)] // the field types differ between platforms
+    Some(u64::from(vfs.f_bavail).saturating_mul(u64::from(vfs.f_frsize)))
+}
+
 /// Write `bytes` to a new file `temp` with `mode`, fsynced. Fails if `temp` exists.
 pub fn write_new_file(temp: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let mut f = OpenOptions::new()

@@ -71,9 +71,50 @@ pub enum ToolchainError {
         version: String,
         problem: String,
     },
+    #[error(
+        "No space left on device: cannot write {}\n  the toolchain needs about {needed} bytes ({basis}); {} free",
+        path.display(),
+        available.map_or("unknown".to_string(), |b| format!("{b} bytes"))
+    )]
+    #[diagnostic(
+        code(golock::toolchain::no_space),
+        help(
+            "nothing was installed. Free space on the filesystem of {}, or pass --root on a larger one",
+            path.display()
+        )
+    )]
+    NoSpace {
+        path: PathBuf,
+        needed: u64,
+        /// What `needed` is: the archive's unpacked size, or its own size.
+        basis: &'static str,
+        available: Option<u64>,
+    },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Fs(#[from] fsx::FsError),
+}
+
+/// Why one source gave no toolchain.
+enum Failed {
+    /// Something about this source: the next one may do.
+    Source(String),
+    /// The local disk (full): no other source can help, so stop.
+    Disk(ToolchainError),
+}
+
+impl From<ToolchainError> for Failed {
+    fn from(e: ToolchainError) -> Failed {
+        match e {
+            ToolchainError::NoSpace { .. } => Failed::Disk(e),
+            ToolchainError::Fs(ref fs) if is_disk_full(&fs.source) => Failed::Disk(e),
+            other => Failed::Source(reason(other)),
+        }
+    }
+}
+
+fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
 }
 
 pub fn install(
@@ -135,7 +176,8 @@ fn extract_from_first_good(
         fresh_dir(dest)?;
         match extract_one(&cached, dest, &want, opts) {
             Ok(files) => return Ok((cached, files)),
-            Err(reason) => {
+            Err(Failed::Disk(full)) => return Err(gave_up(dest, full)),
+            Err(Failed::Source(reason)) => {
                 let _ = fsx::remove_file_opt(&cached); // never keep bad bytes
                 tried.push(format!("  {}: {reason}", cached.display()));
             }
@@ -148,12 +190,13 @@ fn extract_from_first_good(
                 extract_one(path, dest, &want, opts).map(|files| (path.clone(), files))
             }
             ArchiveSource::Http { url } => client(&mut http, opts)
-                .map_err(|e| e.to_string())
+                .map_err(|e| Failed::Source(e.to_string()))
                 .and_then(|client| extract_http(client, url, &cached, dest, &want, opts)),
         };
         match got {
             Ok(found) => return Ok(found),
-            Err(reason) => tried.push(format!("  {}: {reason}", describe(source))),
+            Err(Failed::Disk(full)) => return Err(gave_up(dest, full)),
+            Err(Failed::Source(reason)) => tried.push(format!("  {}: {reason}", describe(source))),
         }
     }
     fsx::remove_tree_opt(dest)?;
@@ -164,6 +207,16 @@ fn extract_from_first_good(
         file: file.to_string(),
         tried,
     })
+}
+
+/// The disk is full: remove what was staged (freeing the space again) and
+/// report it as it is.
+fn gave_up(dest: &Path, mut full: ToolchainError) -> ToolchainError {
+    let _ = fsx::remove_tree_opt(dest);
+    if let ToolchainError::NoSpace { available, .. } = &mut full {
+        *available = fsx::free_bytes(fsx::parent_of(dest));
+    }
+    full
 }
 
 /// What an extraction wrote, hashed on the way (for the install manifest).
@@ -193,11 +246,41 @@ fn client<'a>(http: &'a mut Option<Http>, opts: &Options) -> Result<&'a Http, Fe
 
 /// Open, size-check and extract one local archive into the empty `dest`,
 /// hashing while extracting.
-fn extract_one(path: &Path, dest: &Path, want: &Wanted, opts: &Options) -> Result<Written, String> {
-    let archive = File::open(path).map_err(|e| e.to_string())?;
-    check_size(path, &archive, want.size).map_err(|e| e.to_string())?;
+fn extract_one(path: &Path, dest: &Path, want: &Wanted, opts: &Options) -> Result<Written, Failed> {
+    let archive = File::open(path).map_err(|e| Failed::Source(e.to_string()))?;
+    check_size(path, &archive, want.size).map_err(|e| Failed::Source(e.to_string()))?;
     let total = archive.metadata().map(|m| m.len()).unwrap_or(0);
-    extract_verified(path, archive, total, dest, want.sha256, opts).map_err(reason)
+    let sizes = Sizes {
+        archive: total,
+        unpacked: gzip_isize(&archive, total),
+    };
+    Ok(extract_verified(
+        path,
+        archive,
+        sizes,
+        dest,
+        want.sha256,
+        opts,
+    )?)
+}
+
+/// The archive's size and, when it can be told without reading it, the
+/// size it unpacks to; for the "No space left" message.
+#[derive(Clone, Copy)]
+struct Sizes {
+    archive: u64,
+    unpacked: Option<u64>,
+}
+
+/// A gzip file's last four bytes (ISIZE): its uncompressed size mod 2^32.
+/// Trusted only when not below the compressed size (a tar.gz of a Go
+/// toolchain inflates about 4×; a wrapped ISIZE would look smaller).
+fn gzip_isize(file: &File, len: u64) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut tail = [0u8; 4];
+    file.read_exact_at(&mut tail, len.checked_sub(4)?).ok()?;
+    let isize = u64::from(u32::from_le_bytes(tail));
+    (isize >= len).then_some(isize)
 }
 
 /// Stream `url` straight into verify-and-extract (into the empty `dest`),
@@ -213,21 +296,24 @@ fn extract_http(
     dest: &Path,
     want: &Wanted,
     opts: &Options,
-) -> Result<(PathBuf, Written), String> {
+) -> Result<(PathBuf, Written), Failed> {
     let partial = fetch::partial_path(cached);
-    fsx::create_dir_all(fsx::parent_of(cached)).map_err(|e| e.to_string())?;
+    fsx::create_dir_all(fsx::parent_of(cached)).map_err(ToolchainError::from)?;
     loop {
-        let mut stream = ResumingDownload::open(http, url, &partial).map_err(|e| e.to_string())?;
+        let mut stream = ResumingDownload::open(http, url, &partial)
+            .map_err(|e| tee_failure(e, &partial, want))?;
         let resumed = stream.resumed();
         let result = check_announced(stream.total(), want.size)
-            .and_then(|()| extract_stream(url, &mut stream, dest, want.sha256, opts));
-        let network_failure = stream.failure().map(ToString::to_string);
+            .map_err(Failed::Source)
+            .and_then(|()| extract_stream(url, &mut stream, dest, want, opts));
+        let network_failure = stream.failure().map(|e| describe_fetch(e, &partial, want));
         match (result, network_failure) {
             (Ok(files), _) => {
                 // Failing to keep a verified copy only costs a re-download.
                 let _ = stream.persist(cached);
                 return Ok((cached.to_path_buf(), files));
             }
+            (Err(Failed::Disk(full)), _) => return Err(Failed::Disk(full)),
             (Err(_), Some(network)) => return Err(network),
             (Err(bad_bytes), None) => {
                 drop(stream);
@@ -235,9 +321,44 @@ fn extract_http(
                 if !resumed {
                     return Err(bad_bytes);
                 }
-                fresh_dir(dest).map_err(|e| e.to_string())?;
+                fresh_dir(dest)?;
             }
         }
+    }
+}
+
+/// A download failure; a full disk under the `.partial` copy is the disk's.
+fn tee_failure(e: FetchError, partial: &Path, want: &Wanted) -> Failed {
+    describe_fetch(&e, partial, want)
+}
+
+fn describe_fetch(e: &FetchError, partial: &Path, want: &Wanted) -> Failed {
+    match e {
+        FetchError::Io { source, .. } if is_disk_full(source) => Failed::Disk(no_space(
+            partial,
+            Sizes {
+                archive: want.size,
+                unpacked: None,
+            },
+        )),
+        other => Failed::Source(other.to_string()),
+    }
+}
+
+/// The "No space left on device" error for a write to `path`.
+fn no_space(path: &Path, sizes: Sizes) -> ToolchainError {
+    let (needed, basis) = match sizes.unpacked {
+        Some(n) => (n, "the archive's unpacked size"),
+        None => (
+            sizes.archive,
+            "the archive's size; its unpacked size is larger",
+        ),
+    };
+    ToolchainError::NoSpace {
+        path: path.to_path_buf(),
+        needed,
+        basis,
+        available: None, // measured once what was staged is gone
     }
 }
 
@@ -255,12 +376,23 @@ fn extract_stream(
     url: &str,
     stream: &mut ResumingDownload,
     dest: &Path,
-    sha256: &str,
+    want: &Wanted,
     opts: &Options,
-) -> Result<Written, String> {
+) -> Result<Written, Failed> {
     let total = stream.total().unwrap_or(0);
+    let sizes = Sizes {
+        archive: if want.size != 0 { want.size } else { total },
+        unpacked: None,
+    };
     let name = Path::new(url.rsplit('/').next().unwrap_or(url));
-    extract_verified(name, stream, total, dest, sha256, opts).map_err(reason)
+    Ok(extract_verified(
+        name,
+        stream,
+        sizes,
+        dest,
+        want.sha256,
+        opts,
+    )?)
 }
 
 /// An empty directory at `dest`, whatever an earlier try left there.
@@ -291,17 +423,18 @@ fn check_size(path: &Path, archive: &File, expected: u64) -> Result<(), Toolchai
     Ok(())
 }
 
-/// Hash while extracting; a mismatch removes what was staged. `total`
-/// (0: unknown) sizes the progress bar.
+/// Hash while extracting; a mismatch removes what was staged. The archive
+/// size (0: unknown) sizes the progress bar; a full disk is reported with
+/// the space the archive needs.
 fn extract_verified(
     path: &Path,
     archive: impl Read,
-    total: u64,
+    sizes: Sizes,
     dest: &Path,
     expected: &str,
     opts: &Options,
 ) -> Result<Written, ToolchainError> {
-    let bar = progress_bar(opts, total, path);
+    let bar = progress_bar(opts, sizes.archive, path);
     let result = archive::extract_tar_gz(archive, dest, &opts.limits, &mut |n| bar.set_position(n));
     bar.finish_and_clear();
     let failure = match result {
@@ -311,6 +444,10 @@ fn extract_verified(
             expected: expected.to_string(),
             actual: hex::encode(done.sha256),
         },
+        Err(ArchiveError::Write {
+            path: written,
+            source,
+        }) if is_disk_full(&source) => no_space(&written, sizes),
         Err(source) => ToolchainError::Archive {
             path: path.to_path_buf(),
             source,
