@@ -231,7 +231,8 @@ fn check_places_apart(
         places.push(paths::Place::new("GOMODCACHE", cache));
     }
     if let Some(link) = &lock.go.link {
-        places.push(paths::Place::new("[go] link", link));
+        // The link itself, not the toolchain it points to.
+        places.push(paths::Place::link("[go] link", link));
     }
     for file in profiles {
         places.push(paths::Place::new("profile file", &file.write_path));

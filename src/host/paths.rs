@@ -32,6 +32,15 @@ pub fn real_location(path: &Path) -> PathBuf {
     normalize(&current)
 }
 
+/// Where a symlink golock manages lives: its directory resolved, its own
+/// name kept (following it would land in the toolchain it points to).
+pub fn link_location(link: &Path) -> PathBuf {
+    match link.file_name() {
+        Some(name) => real_location(crate::fsx::parent_of(link)).join(name),
+        None => real_location(link),
+    }
+}
+
 /// `Ok`: resolved; `Err`: a dangling link or a `..` was rewritten, go again.
 fn resolve_once(path: &Path) -> Result<PathBuf, PathBuf> {
     let mut existing = path.to_path_buf();
@@ -100,10 +109,11 @@ pub fn check_inside_home(listed: &Path, real: &Path, home: &Path) -> Result<(), 
     })
 }
 
-/// One place golock writes, named for messages.
+/// One place golock writes, named for messages, and where it really is.
 pub struct Place {
     pub what: String,
     pub path: PathBuf,
+    real: PathBuf,
 }
 
 impl Place {
@@ -111,6 +121,15 @@ impl Place {
         Place {
             what: what.into(),
             path: path.to_path_buf(),
+            real: real_location(path),
+        }
+    }
+
+    /// A symlink golock switches: the link itself, not its target.
+    pub fn link(what: impl Into<String>, path: &Path) -> Place {
+        Place {
+            real: link_location(path),
+            ..Place::new(what, path)
         }
     }
 }
@@ -129,10 +148,9 @@ pub fn check_no_overlap(
             });
         }
     }
-    let real: Vec<PathBuf> = places.iter().map(|p| real_location(&p.path)).collect();
     for (i, a) in places.iter().enumerate() {
-        for (j, b) in places.iter().enumerate().skip(i + 1) {
-            let (ra, rb) = (&real[i], &real[j]);
+        for b in places.iter().skip(i + 1) {
+            let (ra, rb) = (&a.real, &b.real);
             let (inner, outer) = if rb.starts_with(ra) {
                 (b, a)
             } else if ra.starts_with(rb) {
@@ -199,6 +217,16 @@ mod tests {
             Place::new("b", Path::new("/srv/golockx")),
         ];
         assert!(check_no_overlap(&apart, None, Path::new("/home/u")).is_ok());
+        // A link pointing into the data dir is not inside it.
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir_all(base.join("root/toolchains/go1")).unwrap();
+        std::os::unix::fs::symlink(base.join("root/toolchains/go1"), base.join("go")).unwrap();
+        let places = [
+            Place::new("golock's data dir", &base.join("root")),
+            Place::link("[go] link", &base.join("go")),
+        ];
+        assert!(check_no_overlap(&places, None, Path::new("/home/u")).is_ok());
         for wide in ["/", "/home/u"] {
             let err = check_no_overlap(&[], Some(Path::new(wide)), Path::new("/home/u"));
             assert!(matches!(err, Err(HostError::CacheTooWide { .. })), "{wide}");
