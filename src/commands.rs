@@ -106,7 +106,9 @@ pub enum CommandError {
     #[error("{pending}")]
     #[diagnostic(
         code(golock::pending),
-        help("the host may be half-changed: `golock recover` rolls it back, `golock apply` recovers first")
+        help(
+            "the host may be half-changed: `golock recover` rolls it back, `golock apply` recovers first"
+        )
     )]
     Pending { pending: String },
     #[error("recovery did not finish: {count} journal(s) kept; nothing new was applied")]
@@ -643,7 +645,11 @@ fn check(ctx: &Context, args: &CheckArgs) -> Result<u8> {
         .map(|d| format!("repo: {d}"))
         .collect();
     if !args.repo_only {
-        drifted.extend(pending_lines(ctx)?.into_iter().map(|p| format!("host: {p}")));
+        drifted.extend(
+            pending_lines(ctx)?
+                .into_iter()
+                .map(|p| format!("host: {p}")),
+        );
         let mut opts = options(&args.flags, ctx)?;
         opts.force = true; // an edited block is drift to report, not a reason to stop
         let (_, _, plan) = compute_plan(ctx, &opts)?;

@@ -59,7 +59,10 @@ pub enum ApplyError {
 /// Not shown through `#[source]` alone: both the apply error and why the
 /// rollback stopped must reach the user.
 fn rollback_failed_text(source: &ApplyError, rollback: &TxnError) -> String {
-    format!("apply failed: {}\nthen its rollback failed: {rollback}", chain(source))
+    format!(
+        "apply failed: {}\nthen its rollback failed: {rollback}",
+        chain(source)
+    )
 }
 
 fn chain(err: &dyn std::error::Error) -> String {

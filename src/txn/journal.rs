@@ -42,7 +42,9 @@ pub enum JournalError {
     #[error("the journal {} is larger than {MAX_JOURNAL_BYTES} bytes", path.display())]
     #[diagnostic(
         code(golock::txn::journal_too_large),
-        help("golock never writes a journal that large; inspect it, then `golock recover --discard`")
+        help(
+            "golock never writes a journal that large; inspect it, then `golock recover --discard`"
+        )
     )]
     TooLarge { path: PathBuf },
 }

@@ -344,9 +344,7 @@ pub(super) fn undo_all(undos: &[Undo], txn_id: &str) -> UndoReport {
                     }
                 }
             }
-            Err(e) => report
-                .not_undone
-                .push(format!("{}: {e}", undo.describe())),
+            Err(e) => report.not_undone.push(format!("{}: {e}", undo.describe())),
         }
     }
     report

@@ -417,12 +417,9 @@ fn undo_create_dirs(dirs: &[PathBuf], txn_id: &str) -> Result<Vec<Outcome>, fsx:
         remove_idle_go_locks(dir)?;
         match fs::remove_dir(dir) {
             Ok(()) => removed.push(dir.display().to_string()),
-            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => {
-                out.push(Outcome::Kept(format!(
-                    "kept {}: it holds files golock did not make",
-                    dir.display()
-                )))
-            }
+            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => out.push(Outcome::Kept(
+                format!("kept {}: it holds files golock did not make", dir.display()),
+            )),
             Err(e) => return Err(e).ctx("remove directory", dir),
         }
         fsx::fsync_dir(fsx::parent_of(dir))?;
@@ -497,7 +494,10 @@ mod tests {
         fs::rename(&staged, &target).unwrap();
         assert!(only_undone(&undo.apply("x").unwrap()));
         assert!(!target.exists());
-        assert_eq!(fs::read_dir(t.path().join("toolchains")).unwrap().count(), 0);
+        assert_eq!(
+            fs::read_dir(t.path().join("toolchains")).unwrap().count(),
+            0
+        );
     }
 
     #[test]
@@ -532,7 +532,10 @@ mod tests {
         assert_eq!(fs::read(path.join("f")).unwrap(), b"old");
         fs::rename(&path, &saved).unwrap();
         write(&path.join("other"), b"theirs");
-        assert!(matches!(undo.apply("x").unwrap()[..], [Outcome::NotUndone(_)]));
+        assert!(matches!(
+            undo.apply("x").unwrap()[..],
+            [Outcome::NotUndone(_)]
+        ));
         assert_eq!(fs::read(path.join("other")).unwrap(), b"theirs");
         assert!(saved.exists());
     }
@@ -558,7 +561,10 @@ mod tests {
         let elsewhere = t.path().join("elsewhere");
         fs::remove_file(&link).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
-        assert!(matches!(undo.apply("x").unwrap()[..], [Outcome::NotUndone(_)]));
+        assert!(matches!(
+            undo.apply("x").unwrap()[..],
+            [Outcome::NotUndone(_)]
+        ));
         assert_eq!(fs::read_link(&link).unwrap(), elsewhere);
     }
 
@@ -595,9 +601,15 @@ mod tests {
         write(&path, b"new");
         write(&backup, b"evil");
         let undo = restore_file(&path, Some((&backup, b"old")), b"new");
-        assert!(matches!(undo.apply("x").unwrap()[..], [Outcome::NotUndone(_)]));
+        assert!(matches!(
+            undo.apply("x").unwrap()[..],
+            [Outcome::NotUndone(_)]
+        ));
         fs::remove_file(&backup).unwrap();
-        assert!(matches!(undo.apply("x").unwrap()[..], [Outcome::NotUndone(_)]));
+        assert!(matches!(
+            undo.apply("x").unwrap()[..],
+            [Outcome::NotUndone(_)]
+        ));
         assert_eq!(fs::read(&path).unwrap(), b"new");
     }
 
@@ -611,7 +623,10 @@ mod tests {
         assert!(only_undone(&undo.apply("x").unwrap()));
         assert!(!path.exists());
         write(&path, b"user edited");
-        assert!(matches!(undo.apply("x").unwrap()[..], [Outcome::NotUndone(_)]));
+        assert!(matches!(
+            undo.apply("x").unwrap()[..],
+            [Outcome::NotUndone(_)]
+        ));
         assert_eq!(fs::read(&path).unwrap(), b"user edited");
     }
 
@@ -642,7 +657,10 @@ mod tests {
         };
         let out = undo.apply("x").unwrap();
         assert!(!fish.exists());
-        assert_eq!(fs::read(config.join("myapp/settings.ini")).unwrap(), b"theirs");
+        assert_eq!(
+            fs::read(config.join("myapp/settings.ini")).unwrap(),
+            b"theirs"
+        );
         assert!(out.iter().any(|o| matches!(o, Outcome::Kept(_))), "{out:?}");
         assert!(!out.iter().any(|o| matches!(o, Outcome::NotUndone(_))));
     }
@@ -709,6 +727,9 @@ mod tests {
         let out = undo.apply("x").unwrap();
         assert!(!a.exists());
         assert!(b.join("f.go").exists(), "{out:?}");
-        assert!(matches!(out[..], [Outcome::Undone(_), Outcome::Kept(_)]), "{out:?}");
+        assert!(
+            matches!(out[..], [Outcome::Undone(_), Outcome::Kept(_)]),
+            "{out:?}"
+        );
     }
 }

@@ -68,9 +68,7 @@ impl Scope {
             .chain(&self.links);
         self.in_tree(dir)
             || self.trees.iter().any(|t| t == dir)
-            || managed
-                .clone()
-                .any(|m| m.starts_with(dir) && m != dir)
+            || managed.clone().any(|m| m.starts_with(dir) && m != dir)
     }
 }
 
@@ -84,7 +82,9 @@ pub fn problems(path: &Path, parsed: &Parsed, scope: &Scope) -> Vec<String> {
         .unwrap_or_default()
         .to_string();
     if !is_txn_id(&id) {
-        out.push(format!("the file name {id:?} is not a golock transaction id"));
+        out.push(format!(
+            "the file name {id:?} is not a golock transaction id"
+        ));
         return out;
     }
     let scratch = path.with_extension("d");
@@ -155,10 +155,7 @@ fn check_undo(
         Undo::RemovePaths { paths } => paths.iter().map(|p| p.path.as_path()).collect(),
     };
     if let Some(p) = paths.iter().find(|p| !is_clean_absolute(p)) {
-        return Err(format!(
-            "{} is not a clean absolute path",
-            p.display()
-        ));
+        return Err(format!("{} is not a clean absolute path", p.display()));
     }
     match undo {
         Undo::RemoveTree { path, .. } => {
@@ -171,7 +168,10 @@ fn check_undo(
             if !scope.in_tree(path) {
                 return Err(outside(path, "in the data dir or GOMODCACHE"));
             }
-            expect_name(saved, &fsx::sibling_temp(path, &format!("aside-{id}-{seq}")))?;
+            expect_name(
+                saved,
+                &fsx::sibling_temp(path, &format!("aside-{id}-{seq}")),
+            )?;
         }
         Undo::RestoreLink {
             path,
@@ -231,8 +231,8 @@ fn check_undo(
                 if !scope.may_create(dir) {
                     return Err(outside(dir, "a directory golock may create"));
                 }
-                let private = dir.file_name().and_then(|n| n.to_str())
-                    == Some(&private_staging_name(id));
+                let private =
+                    dir.file_name().and_then(|n| n.to_str()) == Some(&private_staging_name(id));
                 if private && !scope.in_tree(dir) {
                     return Err(outside(dir, "a staging dir in the data dir or GOMODCACHE"));
                 }
@@ -297,7 +297,11 @@ pub fn untrusted_paths(layout: &Layout) -> Vec<String> {
     if unsafe { libc::geteuid() } != 0 {
         return Vec::new();
     }
-    let mut paths = vec![layout.root.clone(), layout.journal_dir(), layout.state_file()];
+    let mut paths = vec![
+        layout.root.clone(),
+        layout.journal_dir(),
+        layout.state_file(),
+    ];
     if let Ok(entries) = std::fs::read_dir(layout.journal_dir()) {
         paths.extend(entries.flatten().map(|e| e.path()));
     }
@@ -368,10 +372,13 @@ mod tests {
             },
         )];
         for (i, undo) in undos.into_iter().enumerate() {
-            records.push((i + 2, Record::Begin {
-                seq: i as u64 + 1,
-                undo,
-            }));
+            records.push((
+                i + 2,
+                Record::Begin {
+                    seq: i as u64 + 1,
+                    undo,
+                },
+            ));
         }
         Parsed {
             records,
@@ -430,7 +437,10 @@ mod tests {
                 ],
             },
         ];
-        assert_eq!(problems(&f.journal, &journal_of(ok), &f.scope), Vec::<String>::new());
+        assert_eq!(
+            problems(&f.journal, &journal_of(ok), &f.scope),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
@@ -460,7 +470,10 @@ mod tests {
     fn a_chosen_backup_or_an_unlisted_file_is_refused() {
         let f = fixture();
         let p = check(&f, restore("/etc/shadow".into(), 0o644, None));
-        assert!(p[0].contains("/etc/shadow is not a listed profile file"), "{p:?}");
+        assert!(
+            p[0].contains("/etc/shadow is not a listed profile file"),
+            "{p:?}"
+        );
         let p = check(
             &f,
             restore(f.home.join(".profile"), 0o644, Some("/tmp/evil".into())),
@@ -499,7 +512,10 @@ mod tests {
             &f,
             Undo::MoveBack {
                 path: f.scope.root.join("escape/passwd"),
-                saved: fsx::sibling_temp(&f.scope.root.join("escape/passwd"), &format!("aside-{ID}-1")),
+                saved: fsx::sibling_temp(
+                    &f.scope.root.join("escape/passwd"),
+                    &format!("aside-{ID}-1"),
+                ),
             },
         );
         assert!(p[0].contains("is not in the data dir"), "{p:?}");
