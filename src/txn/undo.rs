@@ -695,7 +695,15 @@ mod tests {
         undo.apply("x").unwrap();
         assert!(dir.join("v1.0.0.lock").exists(), "a held lock stays");
         drop(held);
-        assert!(only_undone(&undo.apply("x").unwrap()));
+        // A child another test forks in this process may briefly share the
+        // lock's descriptor (until its exec closes it): allow a few tries.
+        for _ in 0..100 {
+            if !dir.exists() {
+                break;
+            }
+            undo.apply("x").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         assert!(!dir.exists());
     }
 
