@@ -253,13 +253,22 @@ fn scope(ctx: &Context) -> txn::Scope {
     if let Ok(cache) = host::gomodcache(&lock, &ctx.layout.home) {
         scope.trees.push(cache);
     }
-    for file in &lock.profile.files {
-        scope.files.push(file.clone());
-        if let Some(real) = file.canonicalize().ok().filter(|r| r != file) {
+    // Where apply really writes (host::real_location, dangling links too),
+    // only while that stays inside HOME, as observing the host requires.
+    let home = host::real_location(&ctx.layout.home);
+    let listed = lock
+        .profile
+        .files
+        .iter()
+        .cloned()
+        .chain(ctx.env.goenv_file(&ctx.layout.home));
+    for file in listed {
+        let real = host::real_location(&file);
+        if real != file && real.starts_with(&home) {
             scope.files.push(real);
         }
+        scope.files.push(file);
     }
-    scope.files.extend(ctx.env.goenv_file(&ctx.layout.home));
     scope.links.extend(lock.go.link.clone());
     scope
 }
