@@ -342,8 +342,11 @@ fn full_disk_names_the_space_needed_not_the_source() {
     let h = Host::new();
     h.lock(NEW, Host::standard_extra());
     std::fs::create_dir_all(&h.root).unwrap();
-    let Some(_tmpfs) = Mount::new(&h.root, &["-t", "tmpfs", "-o", "size=20m", "tmpfs"], None)
-    else {
+    let Some(_tmpfs) = Mount::new(
+        &h.root,
+        &["-t", "tmpfs", "-o", "size=20m,mode=0755", "tmpfs"],
+        None,
+    ) else {
         return;
     };
     let home_before = snapshot(&h.home);
