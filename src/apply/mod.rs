@@ -1,6 +1,7 @@
 //! Execute a plan through one journaled transaction. Apply decides nothing
 //! new: it performs the plan's actions in order, and on any error rolls back
-//! everything it did, newest first.
+//! everything it did, newest first. SIGINT and SIGTERM stop it at the next
+//! safe point and roll it back the same way ([`crate::interrupt`]).
 
 mod modules;
 mod toolchain;
