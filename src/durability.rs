@@ -127,10 +127,14 @@ fn record(layout: &Layout, state: &State, settled: &[String]) -> Result<(), TxnE
         crate::checkpoint::FileStep::State,
     ) {
         Ok(()) => txn.commit(),
-        Err(e) => {
-            txn.rollback()?;
-            Err(e)
-        }
+        Err(e) => match txn.rollback() {
+            Ok(_) => Err(e),
+            // Keep the first cause visible; the kept journal names the rest.
+            Err(rollback) => Err(TxnError::RollbackFailed {
+                journal: layout.journal_dir(),
+                problems: vec![e.to_string(), rollback.to_string()],
+            }),
+        },
     }
 }
 

@@ -56,6 +56,37 @@ pub enum ApplyError {
         source: Box<ApplyError>,
         undone: Vec<String>,
     },
+    #[error("{}", rollback_failed_text(source, rollback))]
+    #[diagnostic(
+        code(golock::apply::rollback_failed),
+        help(
+            "fix the cause of both, then run `golock recover`; the journal is kept so nothing is forgotten"
+        )
+    )]
+    RollbackFailed {
+        source: Box<ApplyError>,
+        rollback: TxnError,
+    },
+}
+
+/// Not shown through `#[source]` alone: both the apply error and why the
+/// rollback stopped must reach the user.
+fn rollback_failed_text(source: &ApplyError, rollback: &TxnError) -> String {
+    format!(
+        "apply failed: {}\nthen its rollback failed: {rollback}",
+        chain(source)
+    )
+}
+
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        next = e.source();
+    }
+    text
 }
 
 fn rolled_back_help(undone: &[String]) -> String {
@@ -93,15 +124,19 @@ pub fn execute(plan: &Plan, layout: &Layout, opts: &Options) -> Result<(), Apply
     match done {
         Ok(()) => Ok(txn.commit()?),
         Err(err) => {
+            // A signal that came before the rollback stopped the apply.
             let signal = interrupt::received();
-            let undone = txn.rollback()?;
-            if let Some(signal) = signal {
-                return Err(ApplyError::Interrupted { signal });
+            match (txn.rollback(), signal) {
+                (Ok(_), Some(signal)) => Err(ApplyError::Interrupted { signal }),
+                (Ok(undone), None) => Err(ApplyError::RolledBack {
+                    source: Box::new(err),
+                    undone,
+                }),
+                (Err(rollback), _) => Err(ApplyError::RollbackFailed {
+                    source: Box::new(err),
+                    rollback,
+                }),
             }
-            Err(ApplyError::RolledBack {
-                source: Box::new(err),
-                undone,
-            })
         }
     }
 }
