@@ -491,8 +491,8 @@ fn a_signal_mid_extraction_stops_within_a_fraction_of_a_second() {
     let s = Scenario::new(Kind::Install);
     for (delay, signal) in [
         (0, libc::SIGTERM),
-        (400, libc::SIGINT),
-        (900, libc::SIGTERM),
+        (100, libc::SIGINT),
+        (250, libc::SIGTERM),
     ] {
         s.reset();
         let mut child =
