@@ -121,7 +121,11 @@ pub fn settle_holding_lock(
 /// every other change golock makes.
 fn record(layout: &Layout, state: &State, settled: &[String]) -> Result<(), TxnError> {
     let mut txn = Transaction::begin(layout, serde_json::json!({ "settle": settled }))?;
-    match txn.write_file(&layout.state_file(), &state.to_bytes(), "state") {
+    match txn.write_file(
+        &layout.state_file(),
+        &state.to_bytes(),
+        crate::checkpoint::FileStep::State,
+    ) {
         Ok(()) => txn.commit(),
         Err(e) => match txn.rollback() {
             Ok(_) => Err(e),

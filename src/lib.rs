@@ -15,6 +15,7 @@ pub mod durability;
 pub mod fetch;
 pub mod fsx;
 pub mod host;
+pub mod interrupt;
 pub mod layout;
 pub mod lockfile;
 pub mod locking;

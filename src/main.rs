@@ -1,14 +1,25 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use golock::apply::ApplyError;
 use golock::cli::{Cli, ColorChoice};
-use golock::commands::{self, exit};
+use golock::commands::{self, CommandError, exit};
+use golock::interrupt;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     install_error_hook(cli.global.color);
     match commands::run(&cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => {
+            if let Some(signal) = interrupt::received() {
+                eprintln!("golock: {signal} arrived after the commit: the apply completed");
+            }
+            ExitCode::from(code)
+        }
+        Err(CommandError::Apply(ApplyError::Interrupted { signal })) => {
+            eprintln!("golock: interrupted: rolled back, nothing changed ({signal})");
+            ExitCode::from(signal.exit_code())
+        }
         Err(err) => {
             eprintln!("{:?}", miette::Report::new(err));
             ExitCode::from(exit::ERROR)

@@ -1,6 +1,7 @@
 //! Execute a plan through one journaled transaction. Apply decides nothing
 //! new: it performs the plan's actions in order, and on any error rolls back
-//! everything it did, newest first.
+//! everything it did, newest first. SIGINT and SIGTERM stop it at the next
+//! safe point and roll it back the same way ([`crate::interrupt`]).
 
 mod modules;
 mod toolchain;
@@ -9,8 +10,10 @@ use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
+use crate::checkpoint::{self, Checkpoint, FileStep, RenameStep};
 pub use crate::durability::SyncMode;
 use crate::fsx;
+use crate::interrupt::{self, Interrupted, Signal};
 use crate::layout::Layout;
 use crate::plan::{Action, FileRole, LinkRole, Plan};
 use crate::state::State;
@@ -36,6 +39,16 @@ pub enum ApplyError {
         help("run `golock plan` again to see the current changes")
     )]
     FileChanged { path: PathBuf },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Stopped(#[from] Interrupted),
+    /// A signal stopped the apply and everything it did was undone.
+    #[error("interrupted: rolled back, nothing changed")]
+    #[diagnostic(
+        code(golock::apply::interrupted),
+        help("golock received {signal}; run `golock apply` again to make the change")
+    )]
+    Interrupted { signal: Signal },
     #[error("apply failed and was rolled back")]
     #[diagnostic(code(golock::apply::rolled_back), help("{}", rolled_back_help(undone)))]
     RolledBack {
@@ -97,21 +110,34 @@ pub struct Options {
     pub boot_id: Option<String>,
 }
 
+/// Run the plan under one transaction. SIGINT or SIGTERM stops it at the
+/// next safe point and rolls it back ([`ApplyError::Interrupted`]); once the
+/// commit record is written, the apply completes instead.
 pub fn execute(plan: &Plan, layout: &Layout, opts: &Options) -> Result<(), ApplyError> {
+    let _signals = interrupt::Handlers::install();
     let plan_json = serde_json::to_value(plan).unwrap_or_default();
     let mut txn = Transaction::begin(layout, plan_json)?;
-    match run_all(plan, layout, opts, &mut txn) {
+    let done = run_all(plan, layout, opts, &mut txn).and_then(|()| {
+        checkpoint::reach(Checkpoint::BeforeCommit);
+        Ok(interrupt::check()?)
+    });
+    match done {
         Ok(()) => Ok(txn.commit()?),
-        Err(err) => match txn.rollback() {
-            Ok(undone) => Err(ApplyError::RolledBack {
-                source: Box::new(err),
-                undone,
-            }),
-            Err(rollback) => Err(ApplyError::RollbackFailed {
-                source: Box::new(err),
-                rollback,
-            }),
-        },
+        Err(err) => {
+            // A signal that came before the rollback stopped the apply.
+            let signal = interrupt::received();
+            match (txn.rollback(), signal) {
+                (Ok(_), Some(signal)) => Err(ApplyError::Interrupted { signal }),
+                (Ok(undone), None) => Err(ApplyError::RolledBack {
+                    source: Box::new(err),
+                    undone,
+                }),
+                (Err(rollback), _) => Err(ApplyError::RollbackFailed {
+                    source: Box::new(err),
+                    rollback,
+                }),
+            }
+        }
     }
 }
 
@@ -128,6 +154,7 @@ fn run_all(
         .collect();
     let mut modules_done = false;
     for action in &plan.actions {
+        interrupt::check()?;
         match action {
             // One parallel batch, where the first module stands in the plan.
             Action::AddModule { .. } if !modules_done => {
@@ -138,8 +165,9 @@ fn run_all(
             _ => run(action, layout, opts, txn)?,
         }
     }
+    interrupt::check()?;
     let state = state_recording_sync(plan, opts);
-    txn.write_file(&layout.state_file(), &state.to_bytes(), "state")?;
+    txn.write_file(&layout.state_file(), &state.to_bytes(), FileStep::State)?;
     Ok(())
 }
 
@@ -171,8 +199,8 @@ fn run(
         Action::InstallToolchain { .. } => toolchain::install(action, layout, opts, txn)?,
         Action::SwitchLink { role, link, to, .. } => {
             let label = match role {
-                LinkRole::Active => "link",
-                LinkRole::Extra => "extra-link",
+                LinkRole::Active => RenameStep::Link,
+                LinkRole::Extra => RenameStep::ExtraLink,
             };
             txn.switch_link(link, to, label)?;
         }
@@ -185,12 +213,12 @@ fn run(
         } => {
             ensure_unchanged(write_path, before_sha256.as_deref())?;
             let label = match role {
-                FileRole::Profile => "profile",
-                FileRole::GoEnv => "goenv",
+                FileRole::Profile => FileStep::Profile,
+                FileRole::GoEnv => FileStep::GoEnv,
             };
             txn.write_file(write_path, &after.0, label)?;
         }
-        Action::RemoveToolchain { dir, .. } => txn.move_aside(dir, "prune")?,
+        Action::RemoveToolchain { dir, .. } => txn.move_aside(dir, RenameStep::Prune)?,
         Action::RemoveModule { .. } => modules::remove(action, txn)?,
         Action::AddModule { .. } => {}
     }

@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::ApplyError;
+use crate::checkpoint::{FileStep, RenameStep};
 use crate::fetch::{self, FetchError, Http, HttpOptions, ModFile, ModuleSource};
 use crate::fsx::{self, Context};
+use crate::interrupt::{self, Interrupted};
 use crate::modcache::{self, CacheLayout, ModError, ZipLimits};
 use crate::plan::{Action, ArchiveSource};
 use crate::txn::Transaction;
@@ -63,6 +65,9 @@ pub enum ModuleError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Fs(#[from] fsx::FsError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Interrupted(#[from] Interrupted),
 }
 
 /// One module of a batch, borrowed from its plan action.
@@ -103,7 +108,10 @@ pub fn install(actions: &[&Action], txn: &mut Transaction) -> Result<(), ApplyEr
     let staged: Vec<Result<Staged, ModuleError>> = jobs
         .par_iter()
         .enumerate()
-        .map(|(i, job)| stage(job, &staging.join(i.to_string()), http.as_ref()))
+        .map(|(i, job)| {
+            interrupt::check()?;
+            stage(job, &staging.join(i.to_string()), http.as_ref())
+        })
         .collect();
     let staged = staged.into_iter().collect::<Result<Vec<_>, _>>()?;
     fsx::sync_filesystem(&staging).map_err(ModuleError::from)?;
@@ -331,7 +339,7 @@ fn land(
     for (job, s) in jobs.iter().zip(&staged) {
         if job.repair {
             for existing in &s.replace {
-                txn.move_aside(existing, "module-aside")?;
+                txn.move_aside(existing, RenameStep::ModuleAside)?;
             }
         }
     }
@@ -341,6 +349,7 @@ fn land(
         extra.push((write_staged(staging, "cache-lock", b"")?, cache_lock));
     }
     for chunk in staged.chunks(CHUNK) {
+        interrupt::check()?;
         let _locks = lock_versions(chunk)?;
         for s in chunk {
             if let Some((tree, _)) = s.moves.last().filter(|_| s.extracted.is_some()) {
@@ -348,7 +357,7 @@ fn land(
             }
         }
         let moves: Vec<(PathBuf, PathBuf)> = chunk.iter().flat_map(|s| s.moves.clone()).collect();
-        txn.rename_batch(&moves, "modules")?;
+        txn.rename_batch(&moves, RenameStep::Modules)?;
         for s in chunk.iter().filter_map(|s| s.extracted.as_ref()) {
             set_mode(s, 0o555)?;
         }
@@ -356,12 +365,12 @@ fn land(
     let (new_lists, rewrites): (Vec<_>, Vec<_>) = extra
         .into_iter()
         .partition(|(_, target)| !fsx::exists_no_follow(target));
-    txn.rename_batch(&new_lists, "modules-list")?;
+    txn.rename_batch(&new_lists, RenameStep::ModulesList)?;
     for (staged_list, target) in rewrites {
         let bytes = fs::read(&staged_list)
             .ctx("read", &staged_list)
             .map_err(ModuleError::from)?;
-        txn.write_file(&target, &bytes, "list")?;
+        txn.write_file(&target, &bytes, FileStep::List)?;
     }
     Ok(())
 }
@@ -468,7 +477,7 @@ pub fn remove(action: &Action, txn: &mut Transaction) -> Result<(), ApplyError> 
     for p in paths {
         let p = p.map_err(invalid)?;
         if fsx::exists_no_follow(&p) {
-            txn.move_aside(&p, "module-remove")?;
+            txn.move_aside(&p, RenameStep::ModuleRemove)?;
         }
     }
     let dir = layout.download_dir(path).map_err(invalid)?;
@@ -485,7 +494,7 @@ pub fn remove(action: &Action, txn: &mut Transaction) -> Result<(), ApplyError> 
         .as_deref()
         != Some(list.as_bytes())
     {
-        txn.write_file(&list_path, list.as_bytes(), "list")?;
+        txn.write_file(&list_path, list.as_bytes(), FileStep::List)?;
     }
     Ok(())
 }

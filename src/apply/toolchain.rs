@@ -16,10 +16,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{ApplyError, Options};
 use crate::archive::{self, ArchiveError};
-use crate::checkpoint;
+use crate::checkpoint::{self, Checkpoint, FileStep, RenameStep};
 use crate::durability;
 use crate::fetch::{self, FetchError, Http, ResumingDownload};
 use crate::fsx::{self, Context};
+use crate::interrupt::{self, Interrupted};
 use crate::layout::Layout;
 use crate::plan::{Action, ArchiveSource};
 use crate::txn::Transaction;
@@ -93,6 +94,9 @@ pub enum ToolchainError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Fs(#[from] fsx::FsError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Interrupted(#[from] Interrupted),
 }
 
 /// Why one source gave no toolchain.
@@ -141,16 +145,17 @@ pub fn install(
     check_shape(&path, &dest, version)?;
     let manifest = Manifest::from_written(&files, Path::new("go"));
     durability::sync_data(opts.sync, &dest).map_err(ToolchainError::from)?;
-    checkpoint::reach("after-staging");
+    checkpoint::reach(Checkpoint::AfterStaging);
+    interrupt::check()?;
     if replaces.is_some() && fsx::exists_no_follow(target) {
-        txn.move_aside(target, "toolchain-aside")?;
+        txn.move_aside(target, RenameStep::ToolchainAside)?;
     }
-    txn.install_tree(&dest.join("go"), target, "toolchain")?;
+    txn.install_tree(&dest.join("go"), target, RenameStep::Toolchain)?;
     let dir_name = format!("go{version}");
     txn.write_file(
         &layout.manifest_file(&dir_name),
         &manifest.to_bytes(),
-        "manifest",
+        FileStep::Manifest,
     )?;
     Ok(())
 }
@@ -178,6 +183,7 @@ fn extract_from_first_good(
             Ok(files) => return Ok((cached, files)),
             Err(Failed::Disk(full)) => return Err(gave_up(dest, full)),
             Err(Failed::Source(reason)) => {
+                interrupt::check()?; // stopped, not bad bytes: keep the archive
                 let _ = fsx::remove_file_opt(&cached); // never keep bad bytes
                 tried.push(format!("  {}: {reason}", cached.display()));
             }
@@ -196,7 +202,10 @@ fn extract_from_first_good(
         match got {
             Ok(found) => return Ok(found),
             Err(Failed::Disk(full)) => return Err(gave_up(dest, full)),
-            Err(Failed::Source(reason)) => tried.push(format!("  {}: {reason}", describe(source))),
+            Err(Failed::Source(reason)) => {
+                interrupt::check()?;
+                tried.push(format!("  {}: {reason}", describe(source)));
+            }
         }
     }
     fsx::remove_tree_opt(dest)?;
@@ -315,6 +324,7 @@ fn extract_http(
             }
             (Err(Failed::Disk(full)), _) => return Err(Failed::Disk(full)),
             (Err(_), Some(network)) => return Err(network),
+            (Err(stopped), None) if interrupt::received().is_some() => return Err(stopped),
             (Err(bad_bytes), None) => {
                 drop(stream);
                 let _ = fsx::remove_file_opt(&partial); // never keep bad bytes

@@ -9,6 +9,11 @@ use super::stream::{SourceReadFailed, StreamCapExceeded};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ArchiveError {
+    /// SIGINT or SIGTERM arrived: extraction stopped between chunks.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
+
     #[error("failed to read the archive file")]
     #[diagnostic(
         code(golock::archive::read),

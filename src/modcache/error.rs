@@ -29,6 +29,11 @@ fn render_problems(problems: &[EntryProblem]) -> String {
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ModError {
+    /// SIGINT or SIGTERM arrived: extraction stopped between chunks.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
+
     /// A module, import or file path failed `module.Check*Path`.
     #[error("malformed {kind} path {path:?}: {reason}")]
     #[diagnostic(

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::journal::{Journal, JournalError, Record};
 use super::undo::{Identity, Installed, Outcome, Undo, sha256_hex};
-use crate::checkpoint;
+use crate::checkpoint::{self, Checkpoint, FileStep, RenameStep};
 use crate::fsx::{self, Context};
 use crate::layout::Layout;
 
@@ -112,35 +112,40 @@ impl Transaction {
         &mut self,
         staged: &Path,
         target: &Path,
-        label: &str,
+        label: RenameStep,
     ) -> Result<(), TxnError> {
         fsx::create_dir_all(fsx::parent_of(target))?;
         let seq = self.announce(Undo::RemoveTree {
             path: target.to_path_buf(),
             id: Identity::of(staged)?,
         })?;
-        checkpoint::reach(&format!("before-rename-{label}"));
+        checkpoint::reach(Checkpoint::BeforeRename(label.into()));
         fsx::rename_durable(staged, target)?;
-        checkpoint::reach(&format!("after-rename-{label}"));
+        checkpoint::reach(Checkpoint::AfterRename(label.into()));
         self.finish_step(seq)
     }
 
     /// Move `path` out of the way, beside itself (so always on the same
     /// filesystem); it is deleted at commit, restored on rollback.
-    pub fn move_aside(&mut self, path: &Path, label: &str) -> Result<(), TxnError> {
+    pub fn move_aside(&mut self, path: &Path, label: RenameStep) -> Result<(), TxnError> {
         let saved = fsx::sibling_temp(path, &format!("aside-{}-{}", self.id, self.seq + 1));
         let seq = self.announce(Undo::MoveBack {
             path: path.to_path_buf(),
             saved: saved.clone(),
         })?;
-        checkpoint::reach(&format!("before-rename-{label}"));
+        checkpoint::reach(Checkpoint::BeforeRename(label.into()));
         fsx::rename_durable(path, &saved)?;
-        checkpoint::reach(&format!("after-rename-{label}"));
+        checkpoint::reach(Checkpoint::AfterRename(label.into()));
         self.finish_step(seq)
     }
 
     /// Point the symlink `link` at `target` atomically (temp link, rename).
-    pub fn switch_link(&mut self, link: &Path, target: &Path, label: &str) -> Result<(), TxnError> {
+    pub fn switch_link(
+        &mut self,
+        link: &Path,
+        target: &Path,
+        label: RenameStep,
+    ) -> Result<(), TxnError> {
         let old = fsx::read_link_opt(link)?;
         let temp = fsx::sibling_temp(link, &self.id);
         let seq = self.announce(Undo::RestoreLink {
@@ -150,15 +155,20 @@ impl Transaction {
             temp: temp.clone(),
         })?;
         fsx::symlink(target, &temp)?;
-        checkpoint::reach(&format!("before-rename-{label}"));
+        checkpoint::reach(Checkpoint::BeforeRename(label.into()));
         fsx::rename_durable(&temp, link)?;
-        checkpoint::reach(&format!("after-rename-{label}"));
+        checkpoint::reach(Checkpoint::AfterRename(label.into()));
         self.finish_step(seq)
     }
 
     /// Replace the regular file `path` (or create it, mode 0644) with `bytes`:
     /// backup, temp file in the same dir with the old mode and owner, fsync, rename.
-    pub fn write_file(&mut self, path: &Path, bytes: &[u8], label: &str) -> Result<(), TxnError> {
+    pub fn write_file(
+        &mut self,
+        path: &Path,
+        bytes: &[u8],
+        label: FileStep,
+    ) -> Result<(), TxnError> {
         self.create_parents(path)?;
         let old_meta = fs::metadata(path).ok();
         // Never setuid, setgid or sticky: recovery refuses a record that says so.
@@ -180,10 +190,10 @@ impl Transaction {
         if let Some(meta) = &old_meta {
             fsx::copy_owner(&temp, meta)?;
         }
-        checkpoint::reach(&format!("after-temp-write-{label}"));
-        checkpoint::reach(&format!("before-rename-{label}"));
+        checkpoint::reach(Checkpoint::TempWritten(label));
+        checkpoint::reach(Checkpoint::BeforeRename(label.into()));
         fsx::rename_durable(&temp, path)?;
-        checkpoint::reach(&format!("after-rename-{label}"));
+        checkpoint::reach(Checkpoint::AfterRename(label.into()));
         self.finish_step(seq)
     }
 
@@ -222,7 +232,7 @@ impl Transaction {
     pub fn rename_batch(
         &mut self,
         moves: &[(PathBuf, PathBuf)],
-        label: &str,
+        label: RenameStep,
     ) -> Result<(), TxnError> {
         if moves.is_empty() {
             return Ok(());
@@ -237,7 +247,7 @@ impl Transaction {
             })
             .collect::<Result<Vec<_>, fsx::FsError>>()?;
         let seq = self.announce(Undo::RemovePaths { paths })?;
-        checkpoint::reach(&format!("before-rename-{label}"));
+        checkpoint::reach(Checkpoint::BeforeRename(label.into()));
         for (staged, target) in moves {
             fs::rename(staged, target).ctx("rename into place", target)?;
         }
@@ -245,7 +255,7 @@ impl Transaction {
         for parent in parents {
             fsx::fsync_dir(parent)?;
         }
-        checkpoint::reach(&format!("after-rename-{label}"));
+        checkpoint::reach(Checkpoint::AfterRename(label.into()));
         self.finish_step(seq)
     }
 
@@ -277,9 +287,8 @@ impl Transaction {
     /// Make the transaction final: after the commit record, recovery rolls
     /// forward. Then drop what was moved aside, the backups and the journal.
     pub fn commit(mut self) -> Result<(), TxnError> {
-        checkpoint::reach("before-commit");
         self.journal.append(&Record::Commit)?;
-        checkpoint::reach("after-commit");
+        checkpoint::reach(Checkpoint::AfterCommit);
         drop_moved_aside(&self.undos)?;
         cleanup(&self.journal.path, &self.scratch, &self.staging)
     }
