@@ -74,6 +74,12 @@ pub enum ModuleError {
         path: PathBuf,
         why: String,
     },
+    #[error("no source could provide {module}:{failures}")]
+    #[diagnostic(
+        code(golock::modules::all_sources_failed),
+        help("each source and why it failed is listed; fix one of them or add a proxy")
+    )]
+    AllSourcesFailed { module: String, failures: String },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Fs(#[from] fsx::FsError),
@@ -134,19 +140,23 @@ enum Presence {
     Wrong(String),
 }
 
-pub fn install(actions: &[&Action], txn: &mut Transaction) -> Result<(), ApplyError> {
+pub fn install(
+    actions: &[&Action],
+    http: &HttpOptions,
+    txn: &mut Transaction,
+) -> Result<(), ApplyError> {
     let jobs: Vec<Job> = actions.iter().filter_map(|a| job_of(a)).collect();
     let Some(first) = jobs.first() else {
         return Ok(());
     };
     let cache_root = first.layout.root.clone();
-    let http = http_if_needed(&jobs)?;
+    let http = client(&jobs, http)?;
     let staging = cache_root.join(format!("cache/.golock-staging-{}", txn.id()));
     txn.create_dirs(std::slice::from_ref(&staging))?;
     let staged: Vec<Result<Staged, ModuleError>> = jobs
         .par_iter()
         .enumerate()
-        .map(|(i, job)| stage(job, &staging.join(i.to_string()), http.as_ref()))
+        .map(|(i, job)| stage(job, &staging.join(i.to_string()), &http))
         .collect();
     let staged = staged.into_iter().collect::<Result<Vec<_>, _>>()?;
     fsx::sync_filesystem(&staging).map_err(ModuleError::from)?;
@@ -186,23 +196,80 @@ fn module_source(source: &ArchiveSource) -> ModuleSource {
     }
 }
 
-fn http_if_needed(jobs: &[Job]) -> Result<Option<Http>, ModuleError> {
+/// One HTTP client for the batch, with the CLI's options (`--http-timeout`,
+/// `--http-retries`, `--cacert`, proxies); without HTTP sources the options
+/// are not even read (a bad CA file only matters where it is used).
+fn client(jobs: &[Job], opts: &HttpOptions) -> Result<Http, ModuleError> {
     let any_http = jobs
         .iter()
         .any(|j| j.sources.iter().any(|s| matches!(s, ModuleSource::Http(_))));
-    if !any_http {
-        return Ok(None);
+    let opts = if any_http {
+        opts.clone()
+    } else {
+        HttpOptions::default()
+    };
+    Http::new(opts).map_err(|source| ModuleError::Fetch {
+        module: "(http client)".into(),
+        source: Box::new(source),
+    })
+}
+
+/// Stage one module from the first source that serves it whole and as
+/// locked. A source that fails for it (an error status, a timeout, bytes
+/// that do not match the lock, a zip that is not one) is skipped for the
+/// next; when none serves it, every source's failure is reported.
+fn stage(job: &Job, dir: &Path, http: &Http) -> Result<Staged, ModuleError> {
+    fs::create_dir(dir).ctx("create directory", dir)?;
+    let mut failures: Vec<(String, ModuleError)> = Vec::new();
+    for (i, source) in job.sources.iter().enumerate() {
+        let attempt = dir.join(format!("s{i}"));
+        match stage_from(job, &attempt, http, std::slice::from_ref(source)) {
+            Ok(staged) => return Ok(staged),
+            Err(e @ ModuleError::Fs(_)) => return Err(e),
+            Err(e) => {
+                fsx::remove_tree_opt(&attempt)?;
+                failures.push((source.describe(), e));
+            }
+        }
     }
-    Http::new(HttpOptions::from_env())
-        .map(Some)
-        .map_err(|source| ModuleError::Fetch {
-            module: "(http client)".into(),
-            source: Box::new(source),
-        })
+    let all_missing = failures
+        .iter()
+        .all(|(_, e)| matches!(e, ModuleError::NotFound { .. }));
+    match failures.len() {
+        0 => Err(ModuleError::Fetch {
+            module: job.name(),
+            source: Box::new(FetchError::NoSources),
+        }),
+        1 => Err(failures.remove(0).1),
+        _ if all_missing => Err(failures.remove(0).1),
+        _ => Err(ModuleError::AllSourcesFailed {
+            module: job.name(),
+            failures: failures
+                .iter()
+                .map(|(source, e)| format!("\n  - {source}: {}", one_line(e)))
+                .collect(),
+        }),
+    }
+}
+
+/// An error's message with its cause chain, on one line.
+fn one_line(e: &ModuleError) -> String {
+    let mut text = e.to_string().replace('\n', " ");
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Fetch, verify and extract one module into `dir`; nothing outside it is touched.
-fn stage(job: &Job, dir: &Path, http: Option<&Http>) -> Result<Staged, ModuleError> {
+fn stage_from(
+    job: &Job,
+    dir: &Path,
+    http: &Http,
+    sources: &[ModuleSource],
+) -> Result<Staged, ModuleError> {
     fs::create_dir(dir).ctx("create directory", dir)?;
     let invalid = |source| ModuleError::Invalid {
         module: job.name(),
@@ -211,17 +278,6 @@ fn stage(job: &Job, dir: &Path, http: Option<&Http>) -> Result<Staged, ModuleErr
     let esc_path = modcache::escape_path(job.path).map_err(invalid)?;
     let esc_version = modcache::escape_version(job.version).map_err(invalid)?;
     let rel = |f| fetch::proxy_rel_path(&esc_path, &esc_version, f);
-    let no_http;
-    let http = match http {
-        Some(h) => h,
-        None => {
-            no_http = Http::new(HttpOptions::default()).map_err(|source| ModuleError::Fetch {
-                module: job.name(),
-                source: Box::new(source),
-            })?;
-            &no_http
-        }
-    };
     let fetched = |r: Result<Option<Vec<u8>>, FetchError>, file: &'static str| match r {
         Ok(Some(b)) => Ok(b),
         Ok(None) => Err(ModuleError::NotFound {
@@ -234,7 +290,7 @@ fn stage(job: &Job, dir: &Path, http: Option<&Http>) -> Result<Staged, ModuleErr
         }),
     };
     let go_mod = fetched(
-        fetch::fetch_bytes(http, &job.sources, &rel(ModFile::Mod), MAX_GO_MOD),
+        fetch::fetch_bytes(http, sources, &rel(ModFile::Mod), MAX_GO_MOD),
         ".mod",
     )?;
     expect_hash(job, "go.mod", job.go_mod, &modcache::hash_go_mod(&go_mod))?;
@@ -252,12 +308,13 @@ fn stage(job: &Job, dir: &Path, http: Option<&Http>) -> Result<Staged, ModuleErr
         layout.mod_file(job.path, job.version),
     )?];
     if let Some(zip_h1) = job.zip {
-        let info = fetch::fetch_bytes(http, &job.sources, &rel(ModFile::Info), MAX_INFO).map_err(
-            |source| ModuleError::Fetch {
-                module: job.name(),
-                source: Box::new(source),
-            },
-        )?;
+        let info =
+            fetch::fetch_bytes(http, sources, &rel(ModFile::Info), MAX_INFO).map_err(|source| {
+                ModuleError::Fetch {
+                    module: job.name(),
+                    source: Box::new(source),
+                }
+            })?;
         parts.push(part(
             PartKind::Info,
             write_staged(
@@ -270,7 +327,7 @@ fn stage(job: &Job, dir: &Path, http: Option<&Http>) -> Result<Staged, ModuleErr
         let zip = dir.join("zip");
         let got = fetch::fetch_to_file(
             http,
-            &job.sources,
+            sources,
             &rel(ModFile::Zip),
             &zip,
             ZipLimits::default().max_zip_size,
