@@ -53,8 +53,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Drift check for hooks and CI: 0 in sync, 2 drift, 1 error
     Check(CheckArgs),
-    /// Roll back an interrupted apply
-    Recover,
+    /// Roll back an interrupted apply (after checking its journal whole)
+    Recover(RecoverArgs),
     /// Fill or refresh checksums in golock.toml: modules from go.sum, Go
     /// archives found in the mirror directories
     Lock(LockArgs),
@@ -66,6 +66,14 @@ pub enum Command {
     /// Rehash installed modules (and what go.sum says) against golock.toml:
     /// 0 all good, 2 mismatches, 1 error
     Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// Drop the journals without replaying them, after printing what
+    /// rolling them back would have undone
+    #[arg(long)]
+    pub discard: bool,
 }
 
 #[derive(Debug, Args)]

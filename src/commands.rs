@@ -1,5 +1,6 @@
 //! What each command does, from parsed arguments to an exit code: build the
-//! context (paths), recover an interrupted apply, then run the pipeline
+//! context (paths), recover an interrupted apply (apply and recover only;
+//! the read-only commands report it), then run the pipeline
 //! lockfile → host → plan → apply.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::apply;
 use crate::cli::{
     ApplyArgs, BundleArgs, CheckArgs, Cli, ColorChoice, Command, Global, InitArgs, LockArgs,
-    PlanArgs, PlanFlags,
+    PlanArgs, PlanFlags, RecoverArgs,
 };
 use crate::durability;
 use crate::fetch;
@@ -102,6 +103,22 @@ pub enum CommandError {
         help("run `golock lock` where the sources are reachable and commit golock.toml")
     )]
     Incomplete { problems: String },
+    #[error("{pending}")]
+    #[diagnostic(
+        code(golock::pending),
+        help(
+            "the host may be half-changed: `golock recover` rolls it back, `golock apply` recovers first"
+        )
+    )]
+    Pending { pending: String },
+    #[error("recovery did not finish: {count} journal(s) kept; nothing new was applied")]
+    #[diagnostic(
+        code(golock::recovery_incomplete),
+        help(
+            "see the list above; fix what it names and run `golock recover` again, or `golock recover --discard` to drop the journal"
+        )
+    )]
+    RecoveryIncomplete { count: usize },
     #[error("apply cancelled")]
     #[diagnostic(code(golock::cancelled))]
     Cancelled,
@@ -209,38 +226,71 @@ pub fn run(cli: &Cli) -> Result<u8> {
     set_color(cli.global.color);
     let ctx = Context::from_global(&cli.global)?;
     match &cli.command {
-        Command::Recover => recover(&ctx),
+        Command::Recover(args) => recover(&ctx, args),
         Command::Plan(args) => {
-            recover_leftovers(&ctx)?;
+            refuse_pending(&ctx)?;
             plan_cmd(&ctx, args)
         }
         Command::Apply(args) => apply_cmd(&ctx, args),
-        Command::Check(args) => {
-            if !args.repo_only {
-                recover_leftovers(&ctx)?;
-            }
-            check(&ctx, args)
-        }
+        Command::Check(args) => check(&ctx, args),
         Command::Lock(args) => lock_cmd(&ctx, args),
         Command::Init(args) => init_cmd(&ctx, args),
         Command::Bundle(args) => bundle_cmd(&ctx, args),
-        Command::Verify(args) => {
-            recover_leftovers(&ctx)?;
-            verify_cmd(&ctx, args.modules_only)
-        }
+        Command::Verify(args) => verify_cmd(&ctx, args.modules_only),
     }
 }
 
-/// Before anything else: roll back an apply that died.
-/// Then settle toolchains that passed their after-reboot recheck.
-fn recover_leftovers(ctx: &Context) -> Result<()> {
-    if let Some(recovered) = txn::recover_if_needed(&ctx.layout)? {
-        report_recovered(ctx, &recovered);
+/// What this host's golock manages, for checking a journal before replay:
+/// the data dir, and with a loadable lockfile GOMODCACHE, the profile files
+/// (and where a symlinked one really is), the go env file and `[go] link`.
+/// Without a lockfile only the data dir: a journal naming anything else is
+/// kept until recover runs with the lockfile the apply used.
+fn scope(ctx: &Context) -> txn::Scope {
+    let mut scope = txn::Scope::data_dir_only(&ctx.layout);
+    let Ok(lock) = ctx.load_lockfile() else {
+        return scope;
+    };
+    if let Ok(cache) = host::gomodcache(&lock, &ctx.layout.home) {
+        scope.trees.push(cache);
     }
+    for file in &lock.profile.files {
+        scope.files.push(file.clone());
+        if let Some(real) = file.canonicalize().ok().filter(|r| r != file) {
+            scope.files.push(real);
+        }
+    }
+    scope.files.extend(ctx.env.goenv_file(&ctx.layout.home));
+    scope.links.extend(lock.go.link.clone());
+    scope
+}
+
+/// Read-only commands never replay a journal; they say it is there.
+fn pending_lines(ctx: &Context) -> Result<Vec<String>> {
+    Ok(txn::pending(&ctx.layout)?
+        .iter()
+        .map(ToString::to_string)
+        .collect())
+}
+
+fn refuse_pending(ctx: &Context) -> Result<()> {
+    match pending_lines(ctx)?.into_iter().next() {
+        Some(pending) => Err(CommandError::Pending { pending }),
+        None => Ok(()),
+    }
+}
+
+/// Recover holding the lock; an error when a journal had to be kept.
+fn recover_holding_lock(ctx: &Context) -> Result<()> {
+    let recovered = txn::recover(&ctx.layout, &scope(ctx))?;
+    report_recovered(ctx, &recovered);
     report_settled(
         ctx,
-        durability::settle(&ctx.layout, ctx.env.boot_id.as_deref()),
+        durability::settle_holding_lock(&ctx.layout, ctx.env.boot_id.as_deref()),
     );
+    let count = recovered.iter().filter(|r| r.journal_kept()).count();
+    if count > 0 {
+        return Err(CommandError::RecoveryIncomplete { count });
+    }
     Ok(())
 }
 
@@ -260,27 +310,77 @@ fn report_settled(
 }
 
 fn report_recovered(ctx: &Context, recovered: &[txn::Recovered]) {
+    let list = |head: &str, items: &[String]| {
+        for what in items {
+            eprintln!("  {head}{what}");
+        }
+    };
     for r in recovered {
-        if r.rolled_forward {
-            ctx.say(format!("golock: finished committed apply {}", r.id));
-        } else {
-            ctx.say(format!("golock: rolled back interrupted apply {}", r.id));
-            for what in &r.undone {
-                ctx.say(format!("  {what}"));
+        match &r.verdict {
+            txn::Verdict::RolledForward => {
+                ctx.say(format!("golock: finished committed apply {}", r.id));
+            }
+            txn::Verdict::RolledBack { undone, kept } => {
+                ctx.say(format!("golock: rolled back interrupted apply {}", r.id));
+                if !ctx.quiet {
+                    list("", undone);
+                    list("", kept);
+                }
+            }
+            // Always shown, even with -q: the journal stays and needs a person.
+            txn::Verdict::Refused { problems } => {
+                eprintln!(
+                    "golock: refused the journal {}: nothing was replayed, it is kept",
+                    r.journal.display()
+                );
+                list("", problems);
+            }
+            txn::Verdict::Incomplete {
+                undone,
+                kept,
+                not_undone,
+            } => {
+                eprintln!(
+                    "golock: partly rolled back interrupted apply {}; the journal {} is kept",
+                    r.id,
+                    r.journal.display()
+                );
+                list("", undone);
+                list("", kept);
+                list("could not undo: ", not_undone);
             }
         }
     }
 }
 
-fn recover(ctx: &Context) -> Result<u8> {
+fn recover(ctx: &Context, args: &RecoverArgs) -> Result<u8> {
     let _lock = HostLock::acquire(&ctx.layout.lock_file(), Wait::Block, |pid| {
         waiting(ctx, pid)
     })?;
-    let recovered = txn::recover(&ctx.layout)?;
-    if recovered.is_empty() {
+    if args.discard {
+        return discard(ctx);
+    }
+    if txn::pending(&ctx.layout)?.is_empty() {
         ctx.say("Nothing to recover.");
     }
-    report_recovered(ctx, &recovered);
+    recover_holding_lock(ctx)?;
+    Ok(exit::OK)
+}
+
+fn discard(ctx: &Context) -> Result<u8> {
+    let dropped = txn::discard(&ctx.layout, &scope(ctx))?;
+    if dropped.is_empty() {
+        ctx.say("Nothing to discard.");
+    }
+    for d in &dropped {
+        println!("discarded {} without replaying it", d.journal.display());
+        for what in &d.would_undo {
+            println!("  would have undone: {what}");
+        }
+        for why in &d.problems {
+            println!("  refused because: {why}");
+        }
+    }
     Ok(exit::OK)
 }
 
@@ -407,11 +507,7 @@ fn apply_cmd(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
     ctx.load_lockfile()?; // a bad lockfile is reported before anything is created
     let wait = if args.no_wait { Wait::No } else { Wait::Block };
     let _lock = HostLock::acquire(&ctx.layout.lock_file(), wait, |pid| waiting(ctx, pid))?;
-    report_recovered(ctx, &txn::recover(&ctx.layout)?);
-    report_settled(
-        ctx,
-        durability::settle_holding_lock(&ctx.layout, ctx.env.boot_id.as_deref()),
-    );
+    recover_holding_lock(ctx)?;
     let mut opts = options(&args.flags, ctx)?;
     let unpacked = match &args.bundle {
         Some(bundle) => {
@@ -552,6 +648,11 @@ fn check(ctx: &Context, args: &CheckArgs) -> Result<u8> {
         .map(|d| format!("repo: {d}"))
         .collect();
     if !args.repo_only {
+        drifted.extend(
+            pending_lines(ctx)?
+                .into_iter()
+                .map(|p| format!("host: {p}")),
+        );
         let mut opts = options(&args.flags, ctx)?;
         opts.force = true; // an edited block is drift to report, not a reason to stop
         let (_, _, plan) = compute_plan(ctx, &opts)?;
@@ -815,10 +916,13 @@ fn check_module_file(
     Ok(())
 }
 
+/// A pending journal is a mismatch: the host is between two states, so
+/// what verify checks may be right by accident; the checks still run.
 fn verify_cmd(ctx: &Context, modules_only: bool) -> Result<u8> {
     let lock = ctx.load_lockfile()?;
     let cache = host::gomodcache(&lock, &ctx.layout.home)?;
-    let mut problems = crate::verify::modules(&lock, &cache);
+    let mut problems = pending_lines(ctx)?;
+    problems.extend(crate::verify::modules(&lock, &cache));
     if !modules_only {
         problems.extend(crate::verify::toolchain(&lock, &ctx.layout));
     }

@@ -123,10 +123,14 @@ fn record(layout: &Layout, state: &State, settled: &[String]) -> Result<(), TxnE
     let mut txn = Transaction::begin(layout, serde_json::json!({ "settle": settled }))?;
     match txn.write_file(&layout.state_file(), &state.to_bytes(), "state") {
         Ok(()) => txn.commit(),
-        Err(e) => {
-            txn.rollback()?;
-            Err(e)
-        }
+        Err(e) => match txn.rollback() {
+            Ok(_) => Err(e),
+            // Keep the first cause visible; the kept journal names the rest.
+            Err(rollback) => Err(TxnError::RollbackFailed {
+                journal: layout.journal_dir(),
+                problems: vec![e.to_string(), rollback.to_string()],
+            }),
+        },
     }
 }
 

@@ -480,7 +480,12 @@ fn deferred_sync_is_rechecked_after_a_reboot() {
     assert!(h.active_go_version().contains(&format!("go{NEW}")));
     assert_eq!(h.state()["toolchains"][&dir]["unsynced_boot"], "boot-b");
 
-    let settled = h.expect_in_boot("boot-c", &["plan", "--detailed-exitcode"], 0);
+    // plan rechecks but never writes: recording the result is for
+    // apply / recover.
+    let planned = h.expect_in_boot("boot-c", &["plan", "--detailed-exitcode"], 0);
+    assert!(!planned.contains("intact"), "{planned}");
+    assert_eq!(h.state()["toolchains"][&dir]["unsynced_boot"], "boot-b");
+    let settled = h.expect_in_boot("boot-c", &["recover"], 0);
     assert!(
         settled.contains(&format!("{dir} is intact after the reboot")),
         "{settled}"

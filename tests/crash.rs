@@ -209,7 +209,7 @@ fn every_checkpoint_recovers_to_the_old_state_then_applies() {
 }
 
 #[test]
-fn any_command_rolls_back_a_crashed_apply_first() {
+fn read_only_commands_report_a_crashed_apply_and_recover_rolls_it_back() {
     let h = Host::new();
     h.lock(NEW, Host::standard_extra());
     std::fs::write(h.home.join(".profile"), "# before\n").unwrap();
@@ -219,8 +219,15 @@ fn any_command_rolls_back_a_crashed_apply_first() {
             .unwrap()
             .contains("golock")
     );
-    // `plan` recovers before planning, and says so.
-    let out = h.expect(&["plan"], 0);
+    // `plan` only reports the pending journal; `recover` rolls it back.
+    let out = h.expect(&["plan"], 1);
+    assert!(out.contains("interrupted apply"), "{out}");
+    assert!(
+        std::fs::read_to_string(h.home.join(".profile"))
+            .unwrap()
+            .contains("golock")
+    );
+    let out = h.expect(&["recover"], 0);
     assert!(out.contains("rolled back interrupted apply"), "{out}");
     assert_eq!(
         std::fs::read_to_string(h.home.join(".profile")).unwrap(),

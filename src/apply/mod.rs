@@ -43,6 +43,37 @@ pub enum ApplyError {
         source: Box<ApplyError>,
         undone: Vec<String>,
     },
+    #[error("{}", rollback_failed_text(source, rollback))]
+    #[diagnostic(
+        code(golock::apply::rollback_failed),
+        help(
+            "fix the cause of both, then run `golock recover`; the journal is kept so nothing is forgotten"
+        )
+    )]
+    RollbackFailed {
+        source: Box<ApplyError>,
+        rollback: TxnError,
+    },
+}
+
+/// Not shown through `#[source]` alone: both the apply error and why the
+/// rollback stopped must reach the user.
+fn rollback_failed_text(source: &ApplyError, rollback: &TxnError) -> String {
+    format!(
+        "apply failed: {}\nthen its rollback failed: {rollback}",
+        chain(source)
+    )
+}
+
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        next = e.source();
+    }
+    text
 }
 
 fn rolled_back_help(undone: &[String]) -> String {
@@ -71,13 +102,16 @@ pub fn execute(plan: &Plan, layout: &Layout, opts: &Options) -> Result<(), Apply
     let mut txn = Transaction::begin(layout, plan_json)?;
     match run_all(plan, layout, opts, &mut txn) {
         Ok(()) => Ok(txn.commit()?),
-        Err(err) => {
-            let undone = txn.rollback()?;
-            Err(ApplyError::RolledBack {
+        Err(err) => match txn.rollback() {
+            Ok(undone) => Err(ApplyError::RolledBack {
                 source: Box::new(err),
                 undone,
-            })
-        }
+            }),
+            Err(rollback) => Err(ApplyError::RollbackFailed {
+                source: Box::new(err),
+                rollback,
+            }),
+        },
     }
 }
 

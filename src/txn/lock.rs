@@ -59,6 +59,22 @@ impl HostLock {
         Ok(HostLock { _file: file })
     }
 
+    /// The pid of the golock holding the lock now, if any. Writes nothing:
+    /// opens the lock file read-only (when it exists) and probes it with a
+    /// shared lock that is dropped at once.
+    pub fn holder(path: &Path) -> Result<Option<String>, LockError> {
+        let mut file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).ctx("open lock file", path)?,
+        };
+        match file.try_lock_shared() {
+            Ok(()) => Ok(None),
+            Err(TryLockError::WouldBlock) => Ok(Some(holder_pid(&mut file))),
+            Err(TryLockError::Error(e)) => Err(e).ctx("lock", path)?,
+        }
+    }
+
     /// Take the lock only if nobody holds it.
     pub fn try_acquire(path: &Path) -> Result<Option<HostLock>, LockError> {
         match HostLock::acquire(path, Wait::No, |_| {}) {

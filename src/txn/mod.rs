@@ -1,11 +1,20 @@
 //! The journaled transaction every filesystem mutation of an apply goes
 //! through: undo records written ahead of each step to a durable journal,
-//! rollback newest-first on error, and `recover` after a crash.
+//! rollback newest-first on error, and `recover` after a crash, which checks
+//! a journal whole before replaying any of it.
 
 mod journal;
 mod lock;
+mod recover;
 mod transaction;
+mod undo;
+mod validate;
 
 pub use journal::{Journal, JournalError, Record};
 pub use lock::{HostLock, LockError, Wait};
-pub use transaction::{Recovered, Transaction, TxnError, Undo, recover, recover_if_needed};
+pub use recover::{
+    Discarded, Pending, Recovered, Verdict, discard, ensure_trusted, pending, recover, utc,
+};
+pub use transaction::{Transaction, TxnError};
+pub use undo::{Identity, Installed, Kind, Undo};
+pub use validate::Scope;

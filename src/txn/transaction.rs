@@ -8,41 +8,11 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use super::journal::{self, Journal, JournalError, Record};
+use super::journal::{Journal, JournalError, Record};
+use super::undo::{Identity, Installed, Outcome, Undo, sha256_hex};
 use crate::checkpoint;
 use crate::fsx::{self, Context};
 use crate::layout::Layout;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "undo", rename_all = "snake_case")]
-pub enum Undo {
-    /// A tree was renamed into `path`: remove it.
-    RemoveTree { path: PathBuf },
-    /// `path` was moved to `saved`: move it back.
-    MoveBack { path: PathBuf, saved: PathBuf },
-    /// The link `path` pointed to `old` (`None`: there was no link);
-    /// `temp` is where the new link was prepared.
-    RestoreLink {
-        path: PathBuf,
-        old: Option<PathBuf>,
-        temp: PathBuf,
-    },
-    /// The file `path` held the bytes saved at `backup` with `mode`
-    /// (`None`: it did not exist); `temp` is where new content was prepared.
-    RestoreFile {
-        path: PathBuf,
-        backup: Option<PathBuf>,
-        mode: u32,
-        temp: PathBuf,
-    },
-    /// These directories were created (outermost first): remove them with
-    /// whatever the transaction put in them.
-    RemoveCreatedDirs { dirs: Vec<PathBuf> },
-    /// These paths did not exist and were renamed into place: remove them.
-    RemovePaths { paths: Vec<PathBuf> },
-}
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum TxnError {
@@ -55,7 +25,7 @@ pub enum TxnError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Lock(#[from] super::LockError),
-    #[error("rollback of {} stopped: {source}", journal.display())]
+    #[error("rollback of {} did not finish:\n  {}", journal.display(), problems.join("\n  "))]
     #[diagnostic(
         code(golock::txn::rollback_failed),
         help(
@@ -64,9 +34,16 @@ pub enum TxnError {
     )]
     RollbackFailed {
         journal: PathBuf,
-        #[source]
-        source: fsx::FsError,
+        problems: Vec<String>,
     },
+    #[error("refusing golock's data dir: another user could write it:\n  {}", problems.join("\n  "))]
+    #[diagnostic(
+        code(golock::txn::untrusted),
+        help(
+            "run as root, golock trusts only a data dir, journal and state file that root alone can write (as sshd's StrictModes): chown them to root and chmod go-w, or pass another --root"
+        )
+    )]
+    Untrusted { problems: Vec<String> },
 }
 
 pub struct Transaction {
@@ -78,14 +55,6 @@ pub struct Transaction {
     undos: Vec<Undo>,
 }
 
-/// What `recover` did with one interrupted transaction.
-#[derive(Debug)]
-pub struct Recovered {
-    pub id: String,
-    pub rolled_forward: bool,
-    pub undone: Vec<String>,
-}
-
 impl Transaction {
     /// Start a transaction: its journal is durable before this returns.
     pub fn begin(layout: &Layout, plan: serde_json::Value) -> Result<Transaction, TxnError> {
@@ -94,6 +63,7 @@ impl Transaction {
             id: id.clone(),
             pid: std::process::id(),
             golock_version: env!("CARGO_PKG_VERSION").to_string(),
+            started: unix_now(),
             plan,
         };
         let journal = Journal::create(&layout.journal_dir(), &id, &open)?;
@@ -147,6 +117,7 @@ impl Transaction {
         fsx::create_dir_all(fsx::parent_of(target))?;
         let seq = self.announce(Undo::RemoveTree {
             path: target.to_path_buf(),
+            id: Identity::of(staged)?,
         })?;
         checkpoint::reach(&format!("before-rename-{label}"));
         fsx::rename_durable(staged, target)?;
@@ -175,6 +146,7 @@ impl Transaction {
         let seq = self.announce(Undo::RestoreLink {
             path: link.to_path_buf(),
             old,
+            new: target.to_path_buf(),
             temp: temp.clone(),
         })?;
         fsx::symlink(target, &temp)?;
@@ -189,15 +161,18 @@ impl Transaction {
     pub fn write_file(&mut self, path: &Path, bytes: &[u8], label: &str) -> Result<(), TxnError> {
         self.create_parents(path)?;
         let old_meta = fs::metadata(path).ok();
-        let mode = old_meta.as_ref().map_or(0o644, |m| m.mode() & 0o7777);
-        let backup = match fsx::read_opt(path)? {
-            Some(old) => Some(self.save_backup(&old)?),
-            None => None,
+        // Never setuid, setgid or sticky: recovery refuses a record that says so.
+        let mode = old_meta.as_ref().map_or(0o644, |m| m.mode() & 0o777);
+        let (backup, backup_sha256) = match fsx::read_opt(path)? {
+            Some(old) => (Some(self.save_backup(&old)?), Some(sha256_hex(&old))),
+            None => (None, None),
         };
         let temp = fsx::sibling_temp(path, &self.id);
         let seq = self.announce(Undo::RestoreFile {
             path: path.to_path_buf(),
             backup,
+            backup_sha256,
+            new_sha256: sha256_hex(bytes),
             mode,
             temp: temp.clone(),
         })?;
@@ -252,9 +227,16 @@ impl Transaction {
         if moves.is_empty() {
             return Ok(());
         }
-        let seq = self.announce(Undo::RemovePaths {
-            paths: moves.iter().map(|(_, t)| t.clone()).collect(),
-        })?;
+        let paths = moves
+            .iter()
+            .map(|(staged, target)| {
+                Ok(Installed {
+                    path: target.clone(),
+                    id: Identity::of(staged)?,
+                })
+            })
+            .collect::<Result<Vec<_>, fsx::FsError>>()?;
+        let seq = self.announce(Undo::RemovePaths { paths })?;
         checkpoint::reach(&format!("before-rename-{label}"));
         for (staged, target) in moves {
             fs::rename(staged, target).ctx("rename into place", target)?;
@@ -302,12 +284,26 @@ impl Transaction {
         cleanup(&self.journal.path, &self.scratch, &self.staging)
     }
 
-    /// Undo every begun step, newest first. Returns what was undone.
+    /// Undo every begun step, newest first. Returns what was undone; when
+    /// a step could not be undone safely, the journal is kept and the error
+    /// lists every such step.
     pub fn rollback(self) -> Result<Vec<String>, TxnError> {
-        let undone = undo_all(&self.undos, &self.journal.path)?;
+        let report = undo_all(&self.undos, &self.id);
+        if !report.not_undone.is_empty() {
+            return Err(TxnError::RollbackFailed {
+                journal: self.journal.path.clone(),
+                problems: report.not_undone,
+            });
+        }
         cleanup(&self.journal.path, &self.scratch, &self.staging)?;
-        Ok(undone)
+        Ok(report.undone.into_iter().chain(report.kept).collect())
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn new_id() -> String {
@@ -318,29 +314,44 @@ fn new_id() -> String {
     format!("{nanos:x}-{}", std::process::id())
 }
 
-fn scratch_dir(journal_path: &Path) -> PathBuf {
+pub(super) fn scratch_dir(journal_path: &Path) -> PathBuf {
     journal_path.with_extension("d")
 }
 
-fn undo_all(undos: &[Undo], journal_path: &Path) -> Result<Vec<String>, TxnError> {
-    let mut undone = Vec::new();
+/// What reversing a list of undos did, newest first.
+#[derive(Debug, Default)]
+pub(super) struct UndoReport {
+    pub undone: Vec<String>,
+    /// Left on purpose: not (only) golock's.
+    pub kept: Vec<String>,
+    /// Could not be reversed safely or failed: the journal must stay.
+    pub not_undone: Vec<String>,
+}
+
+/// Reverse every undo, newest first. A failing step does not stop the
+/// others: each checks for itself what is still golock's.
+pub(super) fn undo_all(undos: &[Undo], txn_id: &str) -> UndoReport {
+    let mut report = UndoReport::default();
     for undo in undos.iter().rev() {
-        match undo.apply() {
-            Ok(Some(what)) => undone.push(what),
-            Ok(None) => {}
-            Err(source) => {
-                return Err(TxnError::RollbackFailed {
-                    journal: journal_path.to_path_buf(),
-                    source,
-                });
+        match undo.apply(txn_id) {
+            Ok(outcomes) => {
+                for outcome in outcomes {
+                    match outcome {
+                        Outcome::Nothing => {}
+                        Outcome::Undone(s) => report.undone.push(s),
+                        Outcome::Kept(s) => report.kept.push(s),
+                        Outcome::NotUndone(s) => report.not_undone.push(s),
+                    }
+                }
             }
+            Err(e) => report.not_undone.push(format!("{}: {e}", undo.describe())),
         }
     }
-    Ok(undone)
+    report
 }
 
 /// After a commit, what was moved aside is no longer needed.
-fn drop_moved_aside(undos: &[Undo]) -> Result<(), TxnError> {
+pub(super) fn drop_moved_aside(undos: &[Undo]) -> Result<(), TxnError> {
     for undo in undos {
         if let Undo::MoveBack { saved, .. } = undo {
             fsx::remove_tree_opt(saved)?;
@@ -349,197 +360,10 @@ fn drop_moved_aside(undos: &[Undo]) -> Result<(), TxnError> {
     Ok(())
 }
 
-fn cleanup(journal_path: &Path, scratch: &Path, staging: &Path) -> Result<(), TxnError> {
+pub(super) fn cleanup(journal_path: &Path, scratch: &Path, staging: &Path) -> Result<(), TxnError> {
     fsx::remove_tree_opt(staging)?;
     fsx::remove_tree_opt(scratch)?;
     fsx::remove_file_opt(journal_path)?;
     fsx::fsync_dir(fsx::parent_of(journal_path))?;
     Ok(())
-}
-
-impl Undo {
-    /// Reverse the step; `Ok(None)` when there was nothing to reverse.
-    fn apply(&self) -> Result<Option<String>, fsx::FsError> {
-        match self {
-            Undo::RemoveTree { path } => undo_install(path),
-            Undo::MoveBack { path, saved } => undo_move_aside(path, saved),
-            Undo::RestoreLink { path, old, temp } => undo_link(path, old.as_deref(), temp),
-            Undo::RestoreFile {
-                path,
-                backup,
-                mode,
-                temp,
-            } => undo_write(path, backup.as_deref(), *mode, temp),
-            Undo::RemoveCreatedDirs { dirs } => undo_create_dirs(dirs),
-            Undo::RemovePaths { paths } => undo_paths(paths),
-        }
-    }
-}
-
-fn undo_install(path: &Path) -> Result<Option<String>, fsx::FsError> {
-    if !fsx::exists_no_follow(path) {
-        return Ok(None);
-    }
-    // Rename first so the final path disappears in one step, then delete.
-    let doomed = fsx::sibling_temp(path, "removing");
-    fsx::remove_tree_opt(&doomed)?;
-    fsx::rename_durable(path, &doomed)?;
-    fsx::remove_tree_opt(&doomed)?;
-    Ok(Some(format!("removed {}", path.display())))
-}
-
-fn undo_move_aside(path: &Path, saved: &Path) -> Result<Option<String>, fsx::FsError> {
-    if !fsx::exists_no_follow(saved) {
-        return Ok(None);
-    }
-    fsx::remove_tree_opt(path)?;
-    fsx::rename_durable(saved, path)?;
-    Ok(Some(format!("restored {}", path.display())))
-}
-
-fn undo_link(path: &Path, old: Option<&Path>, temp: &Path) -> Result<Option<String>, fsx::FsError> {
-    fsx::remove_file_opt(temp)?;
-    let current = fsx::read_link_opt(path)?;
-    if current.as_deref() == old {
-        return Ok(None);
-    }
-    match old {
-        Some(target) => {
-            fsx::symlink(target, temp)?;
-            fsx::rename_durable(temp, path)?;
-            Ok(Some(format!(
-                "restored link {} -> {}",
-                path.display(),
-                target.display()
-            )))
-        }
-        None => {
-            fsx::remove_file_opt(path)?;
-            fsx::fsync_dir(fsx::parent_of(path))?;
-            Ok(Some(format!("removed link {}", path.display())))
-        }
-    }
-}
-
-fn undo_write(
-    path: &Path,
-    backup: Option<&Path>,
-    mode: u32,
-    temp: &Path,
-) -> Result<Option<String>, fsx::FsError> {
-    fsx::remove_file_opt(temp)?;
-    let current = fsx::read_opt(path)?;
-    let Some(backup) = backup else {
-        if current.is_none() {
-            return Ok(None);
-        }
-        fsx::remove_file_opt(path)?;
-        fsx::fsync_dir(fsx::parent_of(path))?;
-        return Ok(Some(format!("removed {}", path.display())));
-    };
-    let Some(old) = fsx::read_opt(backup)? else {
-        return Ok(None); // the backup is written before the step is announced
-    };
-    if current.as_deref() == Some(old.as_slice()) {
-        return Ok(None);
-    }
-    let meta = fs::metadata(path).ok();
-    fsx::write_new_file(temp, &old, mode)?;
-    if let Some(meta) = &meta {
-        fsx::copy_owner(temp, meta)?;
-    }
-    fsx::rename_durable(temp, path)?;
-    Ok(Some(format!("restored {}", path.display())))
-}
-
-fn undo_paths(paths: &[PathBuf]) -> Result<Option<String>, fsx::FsError> {
-    let mut removed = 0;
-    for path in paths.iter().rev() {
-        if fsx::exists_no_follow(path) {
-            fsx::remove_tree_opt(path)?;
-            removed += 1;
-        }
-    }
-    let parents: BTreeSet<&Path> = paths.iter().map(|p| fsx::parent_of(p)).collect();
-    for parent in parents.into_iter().filter(|p| p.is_dir()) {
-        fsx::fsync_dir(parent)?;
-    }
-    Ok((removed > 0).then(|| format!("removed {removed} installed path(s)")))
-}
-
-fn undo_create_dirs(dirs: &[PathBuf]) -> Result<Option<String>, fsx::FsError> {
-    let mut removed = Vec::new();
-    for dir in dirs.iter().rev() {
-        if fsx::exists_no_follow(dir) {
-            fsx::remove_tree_opt(dir)?;
-            removed.push(dir.display().to_string());
-        }
-    }
-    if let Some(first) = dirs.first() {
-        fsx::fsync_dir(fsx::parent_of(first))?;
-    }
-    Ok((!removed.is_empty()).then(|| format!("removed directories {}", removed.join(", "))))
-}
-
-/// Roll back (or, after a commit record, finish) every journal left behind.
-pub fn recover(layout: &Layout) -> Result<Vec<Recovered>, TxnError> {
-    let mut recovered = Vec::new();
-    for path in journal::list(&layout.journal_dir())? {
-        recovered.push(recover_one(layout, &path)?);
-    }
-    clear_staging(layout)?;
-    Ok(recovered)
-}
-
-fn recover_one(layout: &Layout, path: &Path) -> Result<Recovered, TxnError> {
-    let records = journal::read(path)?;
-    let id = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let rolled_forward = records.contains(&Record::Commit);
-    let undos: Vec<Undo> = records
-        .into_iter()
-        .filter_map(|r| match r {
-            Record::Begin { undo, .. } => Some(undo),
-            _ => None,
-        })
-        .collect();
-    let undone = if rolled_forward {
-        drop_moved_aside(&undos)?;
-        Vec::new()
-    } else {
-        undo_all(&undos, path)?
-    };
-    cleanup(path, &scratch_dir(path), &layout.staging_dir().join(&id))?;
-    Ok(Recovered {
-        id,
-        rolled_forward,
-        undone,
-    })
-}
-
-/// Staging holds nothing live once no transaction runs (we hold the lock).
-fn clear_staging(layout: &Layout) -> Result<(), TxnError> {
-    let staging = layout.staging_dir();
-    let Ok(entries) = fs::read_dir(&staging) else {
-        return Ok(());
-    };
-    for entry in entries.flatten() {
-        fsx::remove_tree_opt(&entry.path())?;
-    }
-    Ok(())
-}
-
-/// Any golock command calls this first: if an interrupted apply left a
-/// journal and nobody holds the lock, roll it back now. `None`: nothing to do,
-/// or a running apply owns the journal.
-pub fn recover_if_needed(layout: &Layout) -> Result<Option<Vec<Recovered>>, TxnError> {
-    if journal::list(&layout.journal_dir())?.is_empty() {
-        return Ok(None);
-    }
-    let Some(_lock) = super::HostLock::try_acquire(&layout.lock_file())? else {
-        return Ok(None);
-    };
-    recover(layout).map(Some)
 }
