@@ -620,8 +620,13 @@ fn resuming_download_reports_not_found_before_any_byte() {
     let server = Server::start(|_, _| Reply::status(404, "Not Found"));
     let dir = tempfile::tempdir().unwrap();
     let http = client();
-    let err =
-        ResumingDownload::open(&http, &format!("{}/x", server.url()), &dir.path().join("p")).err();
+    let err = ResumingDownload::open(
+        &http,
+        &format!("{}/x", server.url()),
+        &dir.path().join("p"),
+        Limit::AtMost(u64::MAX),
+    )
+    .err();
     assert!(
         matches!(err, Some(FetchError::NotFound { status: 404, .. })),
         "{err:?}"
