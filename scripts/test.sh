@@ -13,6 +13,7 @@ fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 bash scripts/test-toolchains.sh
 bash scripts/module-corpus.sh
+bash scripts/module-corpus.sh --bench 300
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --all-targets

@@ -197,6 +197,16 @@ pub struct ApplyArgs {
     /// Retries per mirror (with backoff) on connect errors, 5xx and truncation
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub http_retries: u32,
+    /// Slowest accepted download, in bytes per second: a file of N bytes
+    /// must arrive within 2 x --http-timeout + N / this rate (retries included)
+    #[arg(
+        long,
+        value_name = "BYTES_PER_SEC",
+        env = "GOLOCK_HTTP_MIN_RATE",
+        default_value_t = crate::fetch::http::DEFAULT_MIN_RATE,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub http_min_rate: u64,
     /// `full`: wait until the toolchain's data is on disk before installing
     /// it. `deferred`: leave it to the kernel and rehash the toolchain after
     /// a reboot (falls back to `full` where reboots cannot be told apart)

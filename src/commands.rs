@@ -626,8 +626,10 @@ fn load_saved_plan(path: &Path, lock: &Lockfile, observed: &Observed) -> Result<
     Ok(plan)
 }
 
-/// HTTP settings: the environment (proxies, SSL_CERT_FILE), `--cacert`,
-/// `--http-timeout` and `--http-retries`.
+/// HTTP settings, built once for every download of the apply (toolchain
+/// archives and module files alike): the environment (proxies,
+/// SSL_CERT_FILE), `--cacert`, `--http-timeout`, `--http-retries` and
+/// `--http-min-rate`.
 fn http_options(args: &ApplyArgs) -> fetch::HttpOptions {
     let mut opts = fetch::HttpOptions::from_env();
     if let Some(ca) = &args.cacert {
@@ -636,6 +638,7 @@ fn http_options(args: &ApplyArgs) -> fetch::HttpOptions {
     opts.read_timeout = std::time::Duration::from_secs_f64(args.http_timeout);
     opts.connect_timeout = opts.read_timeout.min(opts.connect_timeout);
     opts.retries = args.http_retries;
+    opts.min_rate = args.http_min_rate;
     opts
 }
 

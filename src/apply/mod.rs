@@ -158,7 +158,7 @@ fn run_all(
         match action {
             // One parallel batch, where the first module stands in the plan.
             Action::AddModule { .. } if !modules_done => {
-                modules::install(&modules, txn)?;
+                modules::install(&modules, &opts.http, txn)?;
                 modules_done = true;
             }
             Action::AddModule { .. } => {}

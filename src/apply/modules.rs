@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,7 @@ use crate::fsx::{self, Context};
 use crate::interrupt::{self, Interrupted};
 use crate::modcache::{self, CacheLayout, ModError, ZipLimits};
 use crate::plan::{Action, ArchiveSource};
-use crate::txn::Transaction;
+use crate::txn::{Transaction, TxnError};
 
 const MAX_GO_MOD: u64 = 16 << 20;
 const MAX_INFO: u64 = 1 << 20;
@@ -62,6 +63,25 @@ pub enum ModuleError {
         #[source]
         source: Box<ModError>,
     },
+    #[error("{module}: {} is not what golock.toml locks ({why})", path.display())]
+    #[diagnostic(
+        code(golock::modules::conflict),
+        help(
+            "another program changed the module cache while golock was applying; nothing of it was \
+             removed. Run `golock apply` again: it plans a repair"
+        )
+    )]
+    Conflict {
+        module: String,
+        path: PathBuf,
+        why: String,
+    },
+    #[error("no source could provide {module}:{failures}")]
+    #[diagnostic(
+        code(golock::modules::all_sources_failed),
+        help("each source and why it failed is listed; fix one of them or add a proxy")
+    )]
+    AllSourcesFailed { module: String, failures: String },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Fs(#[from] fsx::FsError),
@@ -89,20 +109,53 @@ impl Job<'_> {
 
 /// What one staged module will put where.
 struct Staged {
-    moves: Vec<(PathBuf, PathBuf)>,
-    extracted: Option<PathBuf>,
-    replace: Vec<PathBuf>,
+    /// In landing order: `.mod`, `.info`, `.zip`, `.ziphash`, tree; a
+    /// reader that finds the tree (or the zip and its `.ziphash`) finds
+    /// everything before it too.
+    parts: Vec<Part>,
+    /// `@v/<v>.partial`: cmd/go's "tree incomplete" marker.
+    partial: PathBuf,
     lock_file: PathBuf,
     version_dir: PathBuf,
 }
 
-pub fn install(actions: &[&Action], txn: &mut Transaction) -> Result<(), ApplyError> {
+/// One staged file or tree and where it goes.
+struct Part {
+    kind: PartKind,
+    staged: PathBuf,
+    target: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PartKind {
+    Mod,
+    Info,
+    Zip,
+    ZipHash,
+    Tree,
+}
+
+/// What is at a part's target, judged under cmd/go's lock for the version.
+#[derive(Debug, PartialEq, Eq)]
+enum Presence {
+    Missing,
+    /// Already there and as locked (go put it there, or an earlier apply).
+    Done,
+    /// Something else is there.
+    Wrong(String),
+}
+
+pub fn install(
+    actions: &[&Action],
+    http: &HttpOptions,
+    txn: &mut Transaction,
+) -> Result<(), ApplyError> {
     let jobs: Vec<Job> = actions.iter().filter_map(|a| job_of(a)).collect();
     let Some(first) = jobs.first() else {
         return Ok(());
     };
     let cache_root = first.layout.root.clone();
-    let http = http_if_needed(&jobs)?;
+    let http = client(&jobs, http)?;
     let staging = cache_root.join(format!("cache/.golock-staging-{}", txn.id()));
     txn.create_dirs(std::slice::from_ref(&staging))?;
     let staged: Vec<Result<Staged, ModuleError>> = jobs
@@ -110,7 +163,7 @@ pub fn install(actions: &[&Action], txn: &mut Transaction) -> Result<(), ApplyEr
         .enumerate()
         .map(|(i, job)| {
             interrupt::check()?;
-            stage(job, &staging.join(i.to_string()), http.as_ref())
+            stage(job, &staging.join(i.to_string()), &http)
         })
         .collect();
     let staged = staged.into_iter().collect::<Result<Vec<_>, _>>()?;
@@ -151,23 +204,80 @@ fn module_source(source: &ArchiveSource) -> ModuleSource {
     }
 }
 
-fn http_if_needed(jobs: &[Job]) -> Result<Option<Http>, ModuleError> {
+/// One HTTP client for the batch, with the CLI's options (`--http-timeout`,
+/// `--http-retries`, `--cacert`, proxies); without HTTP sources the options
+/// are not even read (a bad CA file only matters where it is used).
+fn client(jobs: &[Job], opts: &HttpOptions) -> Result<Http, ModuleError> {
     let any_http = jobs
         .iter()
         .any(|j| j.sources.iter().any(|s| matches!(s, ModuleSource::Http(_))));
-    if !any_http {
-        return Ok(None);
+    let opts = if any_http {
+        opts.clone()
+    } else {
+        HttpOptions::default()
+    };
+    Http::new(opts).map_err(|source| ModuleError::Fetch {
+        module: "(http client)".into(),
+        source: Box::new(source),
+    })
+}
+
+/// Stage one module from the first source that serves it whole and as
+/// locked. A source that fails for it (an error status, a timeout, bytes
+/// that do not match the lock, a zip that is not one) is skipped for the
+/// next; when none serves it, every source's failure is reported.
+fn stage(job: &Job, dir: &Path, http: &Http) -> Result<Staged, ModuleError> {
+    fs::create_dir(dir).ctx("create directory", dir)?;
+    let mut failures: Vec<(String, ModuleError)> = Vec::new();
+    for (i, source) in job.sources.iter().enumerate() {
+        let attempt = dir.join(format!("s{i}"));
+        match stage_from(job, &attempt, http, std::slice::from_ref(source)) {
+            Ok(staged) => return Ok(staged),
+            Err(e @ ModuleError::Fs(_)) => return Err(e),
+            Err(e) => {
+                fsx::remove_tree_opt(&attempt)?;
+                failures.push((source.describe(), e));
+            }
+        }
     }
-    Http::new(HttpOptions::from_env())
-        .map(Some)
-        .map_err(|source| ModuleError::Fetch {
-            module: "(http client)".into(),
-            source: Box::new(source),
-        })
+    let all_missing = failures
+        .iter()
+        .all(|(_, e)| matches!(e, ModuleError::NotFound { .. }));
+    match failures.len() {
+        0 => Err(ModuleError::Fetch {
+            module: job.name(),
+            source: Box::new(FetchError::NoSources),
+        }),
+        1 => Err(failures.remove(0).1),
+        _ if all_missing => Err(failures.remove(0).1),
+        _ => Err(ModuleError::AllSourcesFailed {
+            module: job.name(),
+            failures: failures
+                .iter()
+                .map(|(source, e)| format!("\n  - {source}: {}", one_line(e)))
+                .collect(),
+        }),
+    }
+}
+
+/// An error's message with its cause chain, on one line.
+fn one_line(e: &ModuleError) -> String {
+    let mut text = e.to_string().replace('\n', " ");
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Fetch, verify and extract one module into `dir`; nothing outside it is touched.
-fn stage(job: &Job, dir: &Path, http: Option<&Http>) -> Result<Staged, ModuleError> {
+fn stage_from(
+    job: &Job,
+    dir: &Path,
+    http: &Http,
+    sources: &[ModuleSource],
+) -> Result<Staged, ModuleError> {
     fs::create_dir(dir).ctx("create directory", dir)?;
     let invalid = |source| ModuleError::Invalid {
         module: job.name(),
@@ -176,17 +286,6 @@ fn stage(job: &Job, dir: &Path, http: Option<&Http>) -> Result<Staged, ModuleErr
     let esc_path = modcache::escape_path(job.path).map_err(invalid)?;
     let esc_version = modcache::escape_version(job.version).map_err(invalid)?;
     let rel = |f| fetch::proxy_rel_path(&esc_path, &esc_version, f);
-    let no_http;
-    let http = match http {
-        Some(h) => h,
-        None => {
-            no_http = Http::new(HttpOptions::default()).map_err(|source| ModuleError::Fetch {
-                module: job.name(),
-                source: Box::new(source),
-            })?;
-            &no_http
-        }
-    };
     let fetched = |r: Result<Option<Vec<u8>>, FetchError>, file: &'static str| match r {
         Ok(Some(b)) => Ok(b),
         Ok(None) => Err(ModuleError::NotFound {
@@ -199,36 +298,44 @@ fn stage(job: &Job, dir: &Path, http: Option<&Http>) -> Result<Staged, ModuleErr
         }),
     };
     let go_mod = fetched(
-        fetch::fetch_bytes(http, &job.sources, &rel(ModFile::Mod), MAX_GO_MOD),
+        fetch::fetch_bytes(http, sources, &rel(ModFile::Mod), MAX_GO_MOD),
         ".mod",
     )?;
     expect_hash(job, "go.mod", job.go_mod, &modcache::hash_go_mod(&go_mod))?;
     let layout = &job.layout;
-    let target = |r: Result<PathBuf, ModError>| r.map_err(invalid);
-    let mut files = vec![(
+    let part = |kind, staged: PathBuf, target: Result<PathBuf, ModError>| {
+        target.map_err(invalid).map(|target| Part {
+            kind,
+            staged,
+            target,
+        })
+    };
+    let mut parts = vec![part(
+        PartKind::Mod,
         write_staged(dir, "mod", &go_mod)?,
-        target(layout.mod_file(job.path, job.version))?,
-    )];
-    let mut extracted = None;
+        layout.mod_file(job.path, job.version),
+    )?];
     if let Some(zip_h1) = job.zip {
-        let info = fetch::fetch_bytes(http, &job.sources, &rel(ModFile::Info), MAX_INFO).map_err(
-            |source| ModuleError::Fetch {
-                module: job.name(),
-                source: Box::new(source),
-            },
-        )?;
-        files.push((
+        let info =
+            fetch::fetch_bytes(http, sources, &rel(ModFile::Info), MAX_INFO).map_err(|source| {
+                ModuleError::Fetch {
+                    module: job.name(),
+                    source: Box::new(source),
+                }
+            })?;
+        parts.push(part(
+            PartKind::Info,
             write_staged(
                 dir,
                 "info",
                 normalized_info(job.version, info.as_deref()).as_bytes(),
             )?,
-            target(layout.info(job.path, job.version))?,
-        ));
+            layout.info(job.path, job.version),
+        )?);
         let zip = dir.join("zip");
         let got = fetch::fetch_to_file(
             http,
-            &job.sources,
+            sources,
             &rel(ModFile::Zip),
             &zip,
             ZipLimits::default().max_zip_size,
@@ -239,26 +346,22 @@ fn stage(job: &Job, dir: &Path, http: Option<&Http>) -> Result<Staged, ModuleErr
             modcache::check_and_extract(&zip, job.path, job.version, &tree, &ZipLimits::default())
                 .map_err(invalid)?;
         expect_hash(job, "zip", zip_h1, &unzipped.h1)?;
-        files.push((zip, target(layout.zip(job.path, job.version))?));
-        files.push((
+        parts.push(part(PartKind::Zip, zip, layout.zip(job.path, job.version))?);
+        parts.push(part(
+            PartKind::ZipHash,
             write_staged(dir, "ziphash", unzipped.h1.as_bytes())?,
-            target(layout.ziphash(job.path, job.version))?,
-        ));
-        let final_dir = target(layout.extracted_dir(job.path, job.version))?;
-        files.push((tree, final_dir.clone()));
-        extracted = Some(final_dir);
+            layout.ziphash(job.path, job.version),
+        )?);
+        parts.push(part(
+            PartKind::Tree,
+            tree,
+            layout.extracted_dir(job.path, job.version),
+        )?);
     }
-    let partial = target(layout.partial_marker(job.path, job.version))?;
-    let replace = files
-        .iter()
-        .map(|(_, t)| t.clone())
-        .chain([partial])
-        .filter(|t| fsx::exists_no_follow(t))
-        .collect();
+    let target = |r: Result<PathBuf, ModError>| r.map_err(invalid);
     Ok(Staged {
-        moves: files,
-        extracted,
-        replace,
+        parts,
+        partial: target(layout.partial_marker(job.path, job.version))?,
         lock_file: target(layout.lock_file(job.path, job.version))?,
         version_dir: target(layout.download_dir(job.path))?,
     })
@@ -321,7 +424,8 @@ fn pseudo_version_time(version: &str) -> Option<String> {
     ))
 }
 
-/// Rename every staged module into place, chunk by chunk.
+/// Rename every staged module into place, chunk by chunk, each chunk under
+/// cmd/go's per-version locks; then the `@v/list` files.
 fn land(
     jobs: &[Job],
     staged: Vec<Staged>,
@@ -329,50 +433,152 @@ fn land(
     staging: &Path,
     txn: &mut Transaction,
 ) -> Result<(), ApplyError> {
-    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
-    for s in &staged {
-        for (_, target) in &s.moves {
-            dirs.insert(fsx::parent_of(target).to_path_buf());
-        }
-    }
-    txn.create_dirs(&dirs.into_iter().collect::<Vec<_>>())?;
-    for (job, s) in jobs.iter().zip(&staged) {
-        if job.repair {
-            for existing in &s.replace {
-                txn.move_aside(existing, RenameStep::ModuleAside)?;
-            }
-        }
-    }
-    let mut extra = version_lists(jobs, &staged, staging)?;
-    let cache_lock = cache_root.join("cache/lock");
-    if !fsx::exists_no_follow(&cache_lock) {
-        extra.push((write_staged(staging, "cache-lock", b"")?, cache_lock));
-    }
-    for chunk in staged.chunks(CHUNK) {
+    let dirs: BTreeSet<PathBuf> = staged
+        .iter()
+        .flat_map(|s| &s.parts)
+        .map(|p| fsx::parent_of(&p.target).to_path_buf())
+        .collect();
+    create_dirs_beside_go(txn, &dirs.into_iter().collect::<Vec<_>>())?;
+    for (jobs, chunk) in jobs.chunks(CHUNK).zip(staged.chunks(CHUNK)) {
         interrupt::check()?;
         let _locks = lock_versions(chunk)?;
-        for s in chunk {
-            if let Some((tree, _)) = s.moves.last().filter(|_| s.extracted.is_some()) {
-                set_mode(tree, 0o755)?; // a dir needs write permission to change parent
+        land_locked(jobs, chunk, txn)?;
+    }
+    let mut new_files = Vec::new();
+    let cache_lock = cache_root.join("cache/lock");
+    if !fsx::exists_no_follow(&cache_lock) {
+        new_files.push((write_staged(staging, "cache-lock", b"")?, cache_lock));
+    }
+    write_version_lists(jobs, &staged, staging, new_files, txn)
+}
+
+/// With the chunk's version locks held (no go command is writing these
+/// modules): re-check every target, then move in only what is missing.
+/// A part go already wrote as locked is left alone; what go itself would
+/// discard under this lock (a `.partial` marker, a tree it marks or one
+/// without its `.ziphash`) is moved aside under the journal; anything else
+/// that does not verify is moved aside only when the plan repairs the
+/// module, and is a conflict otherwise.
+fn land_locked(jobs: &[Job], chunk: &[Staged], txn: &mut Transaction) -> Result<(), ApplyError> {
+    let mut moves: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut trees: Vec<&Path> = Vec::new();
+    for (job, s) in jobs.iter().zip(chunk) {
+        let seen = Seen::of(job, s)?;
+        for part in &s.parts {
+            let presence = match presence(job, part, &seen)? {
+                Presence::Wrong(_) if job.repair || seen.go_would_discard(part.kind) => {
+                    txn.move_aside(&part.target, RenameStep::ModuleAside)?;
+                    Presence::Missing
+                }
+                Presence::Wrong(why) => {
+                    return Err(ModuleError::Conflict {
+                        module: job.name(),
+                        path: part.target.clone(),
+                        why,
+                    }
+                    .into());
+                }
+                other => other,
+            };
+            if presence == Presence::Missing {
+                if part.kind == PartKind::Tree {
+                    set_mode(&part.staged, 0o755)?; // a dir needs write permission to change parent
+                    trees.push(&part.target);
+                }
+                moves.push((part.staged.clone(), part.target.clone()));
             }
         }
-        let moves: Vec<(PathBuf, PathBuf)> = chunk.iter().flat_map(|s| s.moves.clone()).collect();
-        txn.rename_batch(&moves, RenameStep::Modules)?;
-        for s in chunk.iter().filter_map(|s| s.extracted.as_ref()) {
-            set_mode(s, 0o555)?;
+        if seen.interrupted {
+            txn.move_aside(&s.partial, RenameStep::ModuleAside)?;
         }
     }
-    let (new_lists, rewrites): (Vec<_>, Vec<_>) = extra
-        .into_iter()
-        .partition(|(_, target)| !fsx::exists_no_follow(target));
-    txn.rename_batch(&new_lists, RenameStep::ModulesList)?;
-    for (staged_list, target) in rewrites {
-        let bytes = fs::read(&staged_list)
-            .ctx("read", &staged_list)
-            .map_err(ModuleError::from)?;
-        txn.write_file(&target, &bytes, FileStep::List)?;
+    txn.rename_batch(&moves, RenameStep::Modules)?;
+    for tree in trees {
+        set_mode(tree, 0o555)?;
     }
     Ok(())
+}
+
+/// What cmd/go's `DownloadDir` looks at besides the tree itself.
+struct Seen {
+    /// The `.partial` marker is there: an extraction died midway.
+    interrupted: bool,
+    /// The `.ziphash` holds the locked hash.
+    ziphash_ok: bool,
+}
+
+impl Seen {
+    fn of(job: &Job, s: &Staged) -> Result<Seen, ModuleError> {
+        let ziphash = s.parts.iter().find(|p| p.kind == PartKind::ZipHash);
+        let ziphash_ok = match ziphash {
+            Some(p) => ziphash_matches(&p.target, job.zip.unwrap_or_default())?,
+            None => false,
+        };
+        Ok(Seen {
+            interrupted: fsx::exists_no_follow(&s.partial),
+            ziphash_ok,
+        })
+    }
+
+    /// Whether go would remove this (wrong) part itself under the lock:
+    /// a tree that `DownloadDir` calls partial.
+    fn go_would_discard(&self, kind: PartKind) -> bool {
+        kind == PartKind::Tree && (self.interrupted || !self.ziphash_ok)
+    }
+}
+
+/// Whether `part` of `job` is already at its target, by the checks cmd/go
+/// makes: the `.mod` hashes to the locked `h1:`, the `.ziphash` holds the
+/// locked hash (else the zip is rehashed), an `.info` exists, and the tree
+/// exists with its `.ziphash` and without a `.partial` marker.
+fn presence(job: &Job, part: &Part, seen: &Seen) -> Result<Presence, ModuleError> {
+    let target = &part.target;
+    if !fsx::exists_no_follow(target) {
+        return Ok(Presence::Missing);
+    }
+    let wrong = |why: &str| Ok(Presence::Wrong(why.to_string()));
+    let zip_h1 = job.zip.unwrap_or_default();
+    match part.kind {
+        PartKind::Mod => {
+            let bytes = fsx::read_opt(target)?.unwrap_or_default();
+            if modcache::hash_go_mod(&bytes) == job.go_mod {
+                return Ok(Presence::Done);
+            }
+            wrong(".mod does not match the locked hash")
+        }
+        PartKind::Info if target.is_file() => Ok(Presence::Done),
+        PartKind::Info => wrong(".info is not a file"),
+        PartKind::ZipHash if seen.ziphash_ok => Ok(Presence::Done),
+        PartKind::ZipHash => wrong(".ziphash does not match the locked hash"),
+        PartKind::Zip if seen.ziphash_ok => Ok(Presence::Done),
+        PartKind::Zip if modcache::hash_zip(target).is_ok_and(|h| h == zip_h1) => {
+            Ok(Presence::Done)
+        }
+        PartKind::Zip => wrong(".zip does not match the locked hash"),
+        PartKind::Tree if seen.interrupted => wrong("extraction was interrupted (.partial)"),
+        PartKind::Tree if !seen.ziphash_ok => wrong("the tree has no matching .ziphash"),
+        PartKind::Tree if target.is_dir() => Ok(Presence::Done),
+        PartKind::Tree => wrong("the extracted module is not a directory"),
+    }
+}
+
+fn ziphash_matches(path: &Path, zip_h1: &str) -> Result<bool, ModuleError> {
+    let bytes = fsx::read_opt(path)?.unwrap_or_default();
+    Ok(!zip_h1.is_empty() && String::from_utf8_lossy(&bytes).trim() == zip_h1)
+}
+
+/// `txn.create_dirs`, while a go command may be creating some of the same
+/// directories (its `MkdirAll` takes no lock): a directory that appeared
+/// meanwhile is simply there, and the rest is created on the next round.
+fn create_dirs_beside_go(txn: &mut Transaction, dirs: &[PathBuf]) -> Result<(), ApplyError> {
+    const ROUNDS: usize = 16;
+    for _ in 1..ROUNDS {
+        match txn.create_dirs(dirs) {
+            Err(TxnError::Fs(e)) if e.source.kind() == io::ErrorKind::AlreadyExists => continue,
+            other => return Ok(other?),
+        }
+    }
+    Ok(txn.create_dirs(dirs)?)
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<(), ModuleError> {
@@ -381,25 +587,22 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), ModuleError> {
 }
 
 /// cmd/go rebuilds `@v/list` from the `.mod` files in the directory,
-/// keeping escaped names that are canonical semver.
-fn version_lists(
+/// keeping escaped names that are canonical semver. An existing list is
+/// rewritten holding its flock, as cmd/go's `rewriteVersionList` does; a
+/// missing one is renamed into place with `extra` (new files).
+fn write_version_lists(
     jobs: &[Job],
     staged: &[Staged],
     staging: &Path,
-) -> Result<Vec<(PathBuf, PathBuf)>, ModuleError> {
-    let mut by_dir: BTreeMap<&Path, (BTreeSet<String>, &Job)> = BTreeMap::new();
+    mut new_files: Vec<(PathBuf, PathBuf)>,
+    txn: &mut Transaction,
+) -> Result<(), ApplyError> {
+    let mut by_dir: BTreeMap<&Path, &Job> = BTreeMap::new();
     for (job, s) in jobs.iter().zip(staged) {
-        let entry = by_dir
-            .entry(s.version_dir.as_path())
-            .or_insert_with(|| (BTreeSet::new(), job));
-        if let Ok(esc) = modcache::escape_version(job.version) {
-            entry.0.insert(esc);
-        }
+        by_dir.entry(s.version_dir.as_path()).or_insert(job);
     }
-    let mut out = Vec::new();
-    for (i, (dir, (mut versions, job))) in by_dir.into_iter().enumerate() {
-        versions.extend(existing_mod_versions(dir));
-        let list = modcache::render_list(versions.iter().map(String::as_str));
+    let mut rewrites = Vec::new();
+    for (i, (dir, job)) in by_dir.into_iter().enumerate() {
         let target = job
             .layout
             .list(job.path)
@@ -407,15 +610,29 @@ fn version_lists(
                 module: job.name(),
                 source: Box::new(source),
             })?;
-        if fsx::read_opt(&target)?.as_deref() == Some(list.as_bytes()) {
-            continue;
+        if !fsx::exists_no_follow(&target) {
+            let list = modcache::render_list(existing_mod_versions(dir).iter().map(String::as_str));
+            new_files.push((
+                write_staged(staging, &format!("list-{i}"), list.as_bytes())?,
+                target,
+            ));
+        } else {
+            rewrites.push((dir, target));
         }
-        out.push((
-            write_staged(staging, &format!("list-{i}"), list.as_bytes())?,
-            target,
-        ));
     }
-    Ok(out)
+    txn.rename_batch(&new_files, RenameStep::ModulesList)?;
+    for (dir, target) in rewrites {
+        let _lock = lock_file(&target)?;
+        let list = modcache::render_list(existing_mod_versions(dir).iter().map(String::as_str));
+        if fsx::read_opt(&target)
+            .map_err(ModuleError::from)?
+            .as_deref()
+            != Some(list.as_bytes())
+        {
+            txn.write_file(&target, list.as_bytes(), FileStep::List)?;
+        }
+    }
+    Ok(())
 }
 
 fn existing_mod_versions(dir: &Path) -> Vec<String> {
@@ -433,22 +650,26 @@ fn existing_mod_versions(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Take cmd/go's per-version lock (`@v/<v>.lock`) for every module of a chunk,
-/// so a concurrent `go mod download` of the same module waits for us.
+/// Take cmd/go's per-version lock for every module of a chunk: the flock
+/// on `cache/download/<path>/@v/<version>.lock` that `modfetch.lockVersion`
+/// (`lockedfile.MutexAt(...).Lock()`) holds while it downloads the zip and
+/// extracts the tree, so a concurrent go command waits for us, and we for it.
 fn lock_versions(chunk: &[Staged]) -> Result<Vec<File>, ModuleError> {
-    let mut held = Vec::with_capacity(chunk.len());
-    for s in chunk {
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&s.lock_file)
-            .ctx("open", &s.lock_file)?;
-        f.lock().ctx("lock", &s.lock_file)?;
-        held.push(f);
-    }
-    Ok(held)
+    chunk.iter().map(|s| lock_file(&s.lock_file)).collect()
+}
+
+/// An exclusive flock on `path` (created empty when missing), as
+/// cmd/go's `lockedfile` takes it; released when the file is dropped.
+fn lock_file(path: &Path) -> Result<File, ModuleError> {
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .ctx("open", path)?;
+    f.lock().ctx("lock", path)?;
+    Ok(f)
 }
 
 /// Move a cached module out (deleted at commit) and rewrite its `@v/list`.

@@ -18,7 +18,7 @@ use super::{ApplyError, Options};
 use crate::archive::{self, ArchiveError};
 use crate::checkpoint::{self, Checkpoint, FileStep, RenameStep};
 use crate::durability;
-use crate::fetch::{self, FetchError, Http, ResumingDownload};
+use crate::fetch::{self, FetchError, Http, Limit, ResumingDownload};
 use crate::fsx::{self, Context};
 use crate::interrupt::{self, Interrupted};
 use crate::layout::Layout;
@@ -309,7 +309,11 @@ fn extract_http(
     let partial = fetch::partial_path(cached);
     fsx::create_dir_all(fsx::parent_of(cached)).map_err(ToolchainError::from)?;
     loop {
-        let mut stream = ResumingDownload::open(http, url, &partial)
+        let limit = match want.size {
+            0 => Limit::AtMost(opts.limits.max_unpacked_bytes),
+            size => Limit::Exact(size),
+        };
+        let mut stream = ResumingDownload::open(http, url, &partial, limit)
             .map_err(|e| tee_failure(e, &partial, want))?;
         let resumed = stream.resumed();
         let result = check_announced(stream.total(), want.size)

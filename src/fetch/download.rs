@@ -13,7 +13,7 @@ use ureq::Body;
 use ureq::http::Response;
 
 use super::FetchError;
-use super::http::{FileSink, Http, RetryBudget, Sink, expect_status, read_error};
+use super::http::{Deadline, FileSink, Http, RetryBudget, Sink, expect_status, read_error};
 use super::proxy::redact_url;
 
 /// `<dest>.partial`: where a download is kept until the file is complete.
@@ -21,6 +21,24 @@ pub fn partial_path(dest: &Path) -> PathBuf {
     let mut name = OsString::from(dest.as_os_str());
     name.push(".partial");
     PathBuf::from(name)
+}
+
+/// How long a download may get.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// The file is this long (a locked size): the stream ends there,
+    /// whatever more a server sends; the caller's hash check decides.
+    Exact(u64),
+    /// The size is unknown: more than this many bytes is an error.
+    AtMost(u64),
+}
+
+impl Limit {
+    fn bytes(self) -> u64 {
+        match self {
+            Limit::Exact(n) | Limit::AtMost(n) => n,
+        }
+    }
 }
 
 /// How a response continues what is already on disk.
@@ -188,6 +206,9 @@ pub struct ResumingDownload<'h> {
     written_at_failure: u64,
     /// The end was reached: everything is in the partial file.
     done: bool,
+    limit: Limit,
+    /// When the whole file must be here (from the size, else the limit).
+    deadline: Deadline,
     /// Why the stream failed for good; every later read fails too.
     failure: Option<FetchError>,
 }
@@ -200,6 +221,7 @@ impl<'h> ResumingDownload<'h> {
         http: &'h Http,
         url: &str,
         partial: &Path,
+        limit: Limit,
     ) -> Result<ResumingDownload<'h>, FetchError> {
         let mut stream = ResumingDownload {
             http,
@@ -216,7 +238,14 @@ impl<'h> ResumingDownload<'h> {
             written_at_failure: 0,
             done: false,
             failure: None,
+            limit,
+            deadline: http.deadline(),
         };
+        if stream.written > limit.bytes() {
+            // An earlier try kept more than the file can be long.
+            truncate(partial)?;
+            stream.written = 0;
+        }
         stream.written_at_failure = stream.written;
         while let Err(e) = stream.connect() {
             stream.retry.after(e)?;
@@ -382,13 +411,38 @@ impl<'h> ResumingDownload<'h> {
 
     /// Whether every byte is on disk without reading further.
     fn at_end(&self) -> bool {
-        self.done || self.total.is_some_and(|t| self.written >= t)
+        self.done
+            || self.total.is_some_and(|t| self.written >= t)
+            || matches!(self.limit, Limit::Exact(n) if self.written >= n)
+    }
+
+    /// The size the deadline is computed for: the announced size, capped.
+    fn expected(&self) -> u64 {
+        let cap = self.limit.bytes();
+        self.total.unwrap_or(cap).min(cap)
+    }
+
+    /// How many of `n` new bytes may be kept; past an [`Limit::AtMost`]
+    /// cap the transfer fails (and is not retried).
+    fn allowed(&self, n: usize) -> Result<usize, FetchError> {
+        let room = self.limit.bytes().saturating_sub(self.written);
+        let room = usize::try_from(room).unwrap_or(usize::MAX);
+        match self.limit {
+            Limit::Exact(_) => Ok(n.min(room)),
+            Limit::AtMost(max) if n > room => Err(FetchError::TooLarge {
+                what: redact_url(&self.url),
+                max,
+            }),
+            Limit::AtMost(_) => Ok(n),
+        }
     }
 
     /// Read from the current body into `buf`, keep the new bytes, and
     /// return how many of them there are (0 after skipped bytes, or at the
     /// end, which sets `done`).
     fn read_body(&mut self, buf: &mut [u8]) -> Result<usize, FetchError> {
+        self.deadline
+            .check(&self.url, self.expected(), self.written)?;
         let Some(body) = self.body.as_mut() else {
             return Ok(0);
         };
@@ -402,10 +456,10 @@ impl<'h> ResumingDownload<'h> {
         }
         let skipped = usize::try_from(self.skip).map_or(n, |s| s.min(n));
         self.skip -= skipped as u64;
-        let new = &buf[skipped..n];
+        let kept = self.allowed(n - skipped)?;
+        let new = &buf[skipped..skipped + kept];
         self.partial.put(new)?;
-        let kept = new.len();
-        buf.copy_within(skipped..n, 0);
+        buf.copy_within(skipped..skipped + kept, 0);
         self.written += kept as u64;
         self.delivered += kept as u64;
         Ok(kept)

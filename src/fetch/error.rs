@@ -125,6 +125,24 @@ pub enum FetchError {
     )]
     TooLarge { what: String, max: u64 },
 
+    #[error(
+        "GET {url}: too slow: {got} bytes after {secs} s, the deadline for {bytes} bytes at {min_rate} bytes/s"
+    )]
+    #[diagnostic(
+        code(golock::fetch::too_slow),
+        help(
+            "the server sends slower than the minimum rate; try another mirror, or lower \
+             --http-min-rate (GOLOCK_HTTP_MIN_RATE) if the link is known to be this slow"
+        )
+    )]
+    TooSlow {
+        url: String,
+        secs: u64,
+        got: u64,
+        bytes: u64,
+        min_rate: u64,
+    },
+
     #[error("{last} (gave up after {attempts} attempts)")]
     #[diagnostic(code(golock::fetch::retries_exhausted))]
     RetriesExhausted {

@@ -9,7 +9,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use ureq::config::AutoHeaderValue;
@@ -45,7 +45,14 @@ pub struct HttpOptions {
     pub https_proxy: Option<String>,
     /// Hosts that bypass the proxies (NO_PROXY), see [`super::netproxy`].
     pub no_proxy: Option<String>,
+    /// The slowest transfer accepted, in bytes per second: a file of N
+    /// bytes must arrive within `connect_timeout + read_timeout + N /
+    /// min_rate` of its first request, retries included (see [`Deadline`]).
+    pub min_rate: u64,
 }
+
+/// The default of [`HttpOptions::min_rate`]: 64 KiB/s.
+pub const DEFAULT_MIN_RATE: u64 = 64 << 10;
 
 impl Default for HttpOptions {
     fn default() -> Self {
@@ -58,6 +65,7 @@ impl Default for HttpOptions {
             http_proxy: None,
             https_proxy: None,
             no_proxy: None,
+            min_rate: DEFAULT_MIN_RATE,
         }
     }
 }
@@ -102,6 +110,46 @@ pub struct Http {
     no_proxy: NoProxy,
     retries: u32,
     backoff: Duration,
+    /// The fixed part of every file's deadline (connect plus one idle wait).
+    deadline_base: Duration,
+    min_rate: u64,
+}
+
+/// When one file's transfer must be complete: [`HttpOptions::min_rate`]
+/// applied to its size (or to its cap while the size is unknown), counted
+/// from the first request, so that a server dripping bytes just fast
+/// enough to dodge the idle timeout still cannot hold golock (and the
+/// host lock) for longer than that.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    start: Instant,
+    base: Duration,
+    min_rate: u64,
+}
+
+impl Deadline {
+    /// The moment a file of `bytes` bytes is late.
+    pub(crate) fn at(&self, bytes: u64) -> Instant {
+        self.start + self.allowed(bytes)
+    }
+
+    fn allowed(&self, bytes: u64) -> Duration {
+        self.base + Duration::from_secs_f64(bytes as f64 / self.min_rate.max(1) as f64)
+    }
+
+    /// `Err` once a file of `bytes` bytes is late, `got` bytes in.
+    pub(crate) fn check(&self, url: &str, bytes: u64, got: u64) -> Result<(), FetchError> {
+        if Instant::now() <= self.at(bytes) {
+            return Ok(());
+        }
+        Err(FetchError::TooSlow {
+            url: redact_url(url),
+            secs: self.allowed(bytes).as_secs(),
+            got,
+            bytes,
+            min_rate: self.min_rate,
+        })
+    }
 }
 
 impl Http {
@@ -126,7 +174,18 @@ impl Http {
             no_proxy: NoProxy::parse(opts.no_proxy.as_deref().unwrap_or_default()),
             retries: opts.retries,
             backoff: opts.backoff,
+            deadline_base: opts.connect_timeout + opts.read_timeout,
+            min_rate: opts.min_rate,
         })
+    }
+
+    /// The deadline of a file whose first request starts now.
+    pub(crate) fn deadline(&self) -> Deadline {
+        Deadline {
+            start: Instant::now(),
+            base: self.deadline_base,
+            min_rate: self.min_rate,
+        }
     }
 
     /// The proxy a request to `url` goes through, or `None` for direct.
@@ -228,8 +287,10 @@ impl Http {
         sink: &mut dyn Sink,
         max: u64,
     ) -> Result<Option<(u64, [u8; 32])>, FetchError> {
+        let deadline = self.deadline();
         self.retrying(|| {
             sink.reset()?;
+            deadline.check(url, max, 0)?;
             let resp = self.send(url, None)?;
             let status = resp.status().as_u16();
             if is_not_found(status) {
@@ -240,16 +301,11 @@ impl Http {
             check_max(url, total, max)?;
             let mut body = resp.into_body().into_reader();
             let mut hasher = Sha256::new();
-            let size = copy_body(
-                url,
-                &mut body,
-                sink,
-                &mut hasher,
-                0,
-                total,
+            let limits = BodyLimits {
                 max,
-                &mut |_, _| {},
-            )?;
+                deadline: Some(deadline),
+            };
+            let size = copy_body(url, &mut body, sink, &mut hasher, 0, total, &limits)?;
             Ok(Some((size, hasher.finalize().into())))
         })
     }
@@ -477,10 +533,16 @@ impl Sink for FileSink {
     }
 }
 
+/// The bounds of one body copy: at most `max` bytes, before the deadline.
+pub(crate) struct BodyLimits {
+    pub max: u64,
+    pub deadline: Option<Deadline>,
+}
+
 /// Copy `body` into `sink`, hashing; `done` bytes are already there and
-/// `total` is the size the whole thing must reach. Fails past `max`, and
-/// with [`FetchError::Truncated`] when the body ends short of `total`.
-#[allow(clippy::too_many_arguments)]
+/// `total` is the size the whole thing must reach. Fails past `max`, after
+/// the deadline for `total` (else `max`) bytes, and with
+/// [`FetchError::Truncated`] when the body ends short of `total`.
 pub(crate) fn copy_body(
     url: &str,
     body: &mut dyn Read,
@@ -488,11 +550,15 @@ pub(crate) fn copy_body(
     hasher: &mut Sha256,
     mut done: u64,
     total: Option<u64>,
-    max: u64,
-    progress: &mut dyn FnMut(u64, Option<u64>),
+    limits: &BodyLimits,
 ) -> Result<u64, FetchError> {
+    let max = limits.max;
+    let expected = total.unwrap_or(max).min(max);
     let mut buf = vec![0u8; COPY_BUF];
     loop {
+        if let Some(deadline) = &limits.deadline {
+            deadline.check(url, expected, done)?;
+        }
         let n = match body.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -508,7 +574,6 @@ pub(crate) fn copy_body(
         }
         sink.put(&buf[..n])?;
         hasher.update(&buf[..n]);
-        progress(done, total);
     }
     match total {
         Some(expected) if done < expected => Err(FetchError::Truncated {

@@ -28,7 +28,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-pub use download::{ResumingDownload, partial_path};
+pub use download::{Limit, ResumingDownload, partial_path};
 pub use error::{Failures, FetchError, SourceFailure};
 pub use http::{Http, HttpOptions};
 pub use proxy::{ModFile, ModuleSource, list_rel_path, proxy_rel_path};

@@ -93,7 +93,8 @@ fn wrong_content_range_restarts_from_zero() {
     fs::write(partial_path(&dest), b"stale bytes from an older file").unwrap();
     let url = format!("{}/f", server.url());
     let http = client();
-    let mut stream = ResumingDownload::open(&http, &url, &partial_path(&dest)).unwrap();
+    let mut stream =
+        ResumingDownload::open(&http, &url, &partial_path(&dest), Limit::AtMost(u64::MAX)).unwrap();
     assert_eq!(read_all(&mut stream).unwrap(), body);
     stream.persist(&dest).unwrap();
     assert_eq!(sha(&fs::read(&dest).unwrap()), sha(&body));
@@ -115,8 +116,13 @@ fn a_server_slower_than_the_read_timeout_fails_in_bounded_time() {
     let url = format!("{}/slow.zip", server.url());
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let mut stream =
-        ResumingDownload::open(&http, &url, &dir.path().join("slow.zip.partial")).unwrap();
+    let mut stream = ResumingDownload::open(
+        &http,
+        &url,
+        &dir.path().join("slow.zip.partial"),
+        Limit::AtMost(u64::MAX),
+    )
+    .unwrap();
     let err = read_all(&mut stream).unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(2),
@@ -422,7 +428,8 @@ fn resuming_download_hands_out_the_partial_then_appends_the_rest() {
     fs::write(partial_path(&dest), &body[..30_000]).unwrap();
     let http = client();
     let url = format!("{}/go.tar.gz", server.url());
-    let mut stream = ResumingDownload::open(&http, &url, &partial_path(&dest)).unwrap();
+    let mut stream =
+        ResumingDownload::open(&http, &url, &partial_path(&dest), Limit::AtMost(u64::MAX)).unwrap();
     assert!(stream.resumed());
     assert_eq!(stream.total(), Some(body.len() as u64));
     assert_eq!(read_all(&mut stream).unwrap(), body);
@@ -446,8 +453,13 @@ fn resuming_download_reconnects_after_truncation_within_one_stream() {
     let dir = tempfile::tempdir().unwrap();
     let partial = dir.path().join("f.partial");
     let http = client();
-    let mut stream =
-        ResumingDownload::open(&http, &format!("{}/f", server.url()), &partial).unwrap();
+    let mut stream = ResumingDownload::open(
+        &http,
+        &format!("{}/f", server.url()),
+        &partial,
+        Limit::AtMost(u64::MAX),
+    )
+    .unwrap();
     assert!(!stream.resumed());
     assert_eq!(read_all(&mut stream).unwrap(), body);
     assert!(stream.failure().is_none());
@@ -469,8 +481,13 @@ fn a_200_to_a_mid_stream_range_request_skips_what_was_handed_out() {
     let dir = tempfile::tempdir().unwrap();
     let partial = dir.path().join("f.partial");
     let http = client();
-    let mut stream =
-        ResumingDownload::open(&http, &format!("{}/f", server.url()), &partial).unwrap();
+    let mut stream = ResumingDownload::open(
+        &http,
+        &format!("{}/f", server.url()),
+        &partial,
+        Limit::AtMost(u64::MAX),
+    )
+    .unwrap();
     assert_eq!(read_all(&mut stream).unwrap(), body);
     assert_eq!(fs::read(&partial).unwrap(), body);
     let reqs = server.requests();
@@ -487,8 +504,13 @@ fn a_200_to_the_first_range_request_drops_a_stale_partial() {
     let partial = dir.path().join("f.partial");
     fs::write(&partial, b"stale bytes").unwrap();
     let http = client();
-    let mut stream =
-        ResumingDownload::open(&http, &format!("{}/f", server.url()), &partial).unwrap();
+    let mut stream = ResumingDownload::open(
+        &http,
+        &format!("{}/f", server.url()),
+        &partial,
+        Limit::AtMost(u64::MAX),
+    )
+    .unwrap();
     assert!(!stream.resumed());
     assert_eq!(read_all(&mut stream).unwrap(), body);
     assert_eq!(fs::read(&partial).unwrap(), body);
@@ -506,7 +528,8 @@ fn a_complete_partial_is_handed_out_from_disk() {
     fs::write(partial_path(&dest), &body).unwrap();
     let http = client();
     let url = format!("{}/f", server.url());
-    let mut stream = ResumingDownload::open(&http, &url, &partial_path(&dest)).unwrap();
+    let mut stream =
+        ResumingDownload::open(&http, &url, &partial_path(&dest), Limit::AtMost(u64::MAX)).unwrap();
     assert_eq!(read_all(&mut stream).unwrap(), body);
     stream.persist(&dest).unwrap();
     assert_eq!(fs::read(&dest).unwrap(), body);
@@ -524,7 +547,13 @@ fn resuming_download_keeps_going_while_each_try_brings_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let http = client(); // two retries, fewer than the ten cuts
     let url = format!("{}/f", server.url());
-    let mut stream = ResumingDownload::open(&http, &url, &dir.path().join("f.partial")).unwrap();
+    let mut stream = ResumingDownload::open(
+        &http,
+        &url,
+        &dir.path().join("f.partial"),
+        Limit::AtMost(u64::MAX),
+    )
+    .unwrap();
     assert_eq!(read_all(&mut stream).unwrap(), body);
     assert_eq!(server.requests().len(), 10);
 }
@@ -541,7 +570,8 @@ fn resuming_download_fails_once_tries_in_a_row_bring_nothing_and_keeps_the_bytes
     let partial = dir.path().join("f.partial");
     let http = client(); // two retries
     let url = format!("{}/f", server.url());
-    let mut stream = ResumingDownload::open(&http, &url, &partial).unwrap();
+    let mut stream =
+        ResumingDownload::open(&http, &url, &partial, Limit::AtMost(u64::MAX)).unwrap();
     let err = read_all(&mut stream).unwrap_err();
     assert!(err.to_string().contains(&url), "{err}");
     assert!(
@@ -573,7 +603,9 @@ fn a_file_that_changes_size_mid_transfer_is_not_retried() {
     let dir = tempfile::tempdir().unwrap();
     let http = client();
     let url = format!("{}/f", server.url());
-    let mut stream = ResumingDownload::open(&http, &url, &dir.path().join("p")).unwrap();
+    let mut stream =
+        ResumingDownload::open(&http, &url, &dir.path().join("p"), Limit::AtMost(u64::MAX))
+            .unwrap();
     assert!(read_all(&mut stream).is_err());
     assert!(
         matches!(stream.failure(), Some(FetchError::BadResponse { .. })),
@@ -588,8 +620,13 @@ fn resuming_download_reports_not_found_before_any_byte() {
     let server = Server::start(|_, _| Reply::status(404, "Not Found"));
     let dir = tempfile::tempdir().unwrap();
     let http = client();
-    let err =
-        ResumingDownload::open(&http, &format!("{}/x", server.url()), &dir.path().join("p")).err();
+    let err = ResumingDownload::open(
+        &http,
+        &format!("{}/x", server.url()),
+        &dir.path().join("p"),
+        Limit::AtMost(u64::MAX),
+    )
+    .err();
     assert!(
         matches!(err, Some(FetchError::NotFound { status: 404, .. })),
         "{err:?}"
@@ -616,7 +653,9 @@ fn a_stalled_body_times_out_and_the_stream_reconnects() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("{}/f", server.url());
     let started = Instant::now();
-    let mut stream = ResumingDownload::open(&http, &url, &dir.path().join("p")).unwrap();
+    let mut stream =
+        ResumingDownload::open(&http, &url, &dir.path().join("p"), Limit::AtMost(u64::MAX))
+            .unwrap();
     assert_eq!(read_all(&mut stream).unwrap(), body);
     assert!(
         started.elapsed() < Duration::from_secs(2),

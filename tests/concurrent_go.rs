@@ -1,0 +1,135 @@
+//! golock and the real go command filling the same GOMODCACHE at the same
+//! time (issue #9 B): `golock apply` of the bench corpus (300 modules, made
+//! by `scripts/module-corpus.sh --bench 300`) and `go mod download` of the
+//! same modules are started together, several times. Both must succeed every
+//! time, and the cache must then pass `go mod verify` and `golock verify`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use support::{Host, NEW};
+
+const RUNS: usize = 6;
+
+fn bench_corpus() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/bench-corpus");
+    assert!(
+        dir.join("go.sum").is_file(),
+        "{} missing: run scripts/module-corpus.sh --bench 300 (scripts/test.sh does)",
+        dir.display()
+    );
+    dir
+}
+
+fn go_bin() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/go1.27.3/bin/go")
+}
+
+/// The real go against `cache`, from the corpus proxy, in `app`.
+fn go(h: &Host, app: &Path, cache: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(go_bin());
+    cmd.args(args)
+        .current_dir(app)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", h.base().join("gohome"))
+        .env("GOCACHE", h.base().join("gocache"))
+        .env("GOPATH", h.base().join("gopath"))
+        .env("GOMODCACHE", cache)
+        .env(
+            "GOPROXY",
+            format!("file://{}", bench_corpus().join("proxy").display()),
+        )
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOSUMDB", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOENV", "off")
+        .env("CGO_ENABLED", "0");
+    cmd
+}
+
+fn spawn(cmd: &mut Command) -> Child {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Wait for `child`: whether it succeeded, and its output.
+fn finish(name: &str, child: Child) -> (bool, String) {
+    let out = child.wait_with_output().unwrap();
+    let text = format!("{name}: {}", support::combined_output(&out));
+    (out.status.success(), text)
+}
+
+/// An empty cache again: the extracted trees are read-only, as go leaves them.
+fn wipe(cache: &Path) {
+    if cache.exists() {
+        let ok = Command::new("chmod")
+            .args(["-R", "u+w"])
+            .arg(cache)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        std::fs::remove_dir_all(cache).unwrap();
+    }
+}
+
+#[test]
+fn golock_and_go_mod_download_fill_one_cache_at_the_same_time() {
+    let corpus = bench_corpus();
+    let h = Host::new();
+    let cache = h.base().join("modcache");
+    h.lock(
+        NEW,
+        &format!(
+            "[modules]\nproxies = [\"file://{}\"]\n\n[env]\nGOMODCACHE = \"{}\"\nGOFLAGS = \"-mod=mod\"\nGOPROXY = \"off\"\n",
+            corpus.join("proxy").display(),
+            cache.display()
+        ),
+    );
+    let sum = corpus.join("go.sum");
+    h.expect(&["lock", "--go-sum", sum.to_str().unwrap()], 0);
+    let app = h.base().join("app");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(corpus.join("app"))
+        .arg(&app)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+
+    for run in 0..RUNS {
+        wipe(&cache);
+        let mut golock = h.golock();
+        golock.args(["apply", "-y"]);
+        let mut download = go(&h, &app, &cache, &["mod", "download"]);
+        // Both are started before either is waited for; who starts first alternates.
+        let (golock, download) = if run % 2 == 0 {
+            let g = spawn(&mut golock);
+            (g, spawn(&mut download))
+        } else {
+            let d = spawn(&mut download);
+            (spawn(&mut golock), d)
+        };
+        let (golock_ok, golock_out) = finish("golock apply", golock);
+        let (go_ok, go_out) = finish("go mod download", download);
+        assert!(
+            golock_ok && go_ok,
+            "run {run}: both must succeed\n{golock_out}\n{go_out}"
+        );
+
+        let mut verify = go(&h, &app, &cache, &["mod", "verify"]);
+        let verified = support::expect_exit(&mut verify, 0);
+        assert!(
+            verified.contains("all modules verified"),
+            "run {run}: {verified}"
+        );
+        h.expect(&["verify", "--modules-only"], 0);
+        let again = h.expect(&["plan", "--detailed-exitcode"], 0);
+        assert!(again.contains("No changes"), "run {run}: {again}");
+    }
+}
