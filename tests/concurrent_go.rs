@@ -14,39 +14,14 @@ use support::{Host, NEW};
 const RUNS: usize = 6;
 
 fn bench_corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/bench-corpus");
-    assert!(
-        dir.join("go.sum").is_file(),
-        "{} missing: run scripts/module-corpus.sh --bench 300 (scripts/test.sh does)",
-        dir.display()
-    );
-    dir
-}
-
-fn go_bin() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/go1.27.3/bin/go")
+    support::module_corpus("bench-corpus")
 }
 
 /// The real go against `cache`, from the corpus proxy, in `app`.
 fn go(h: &Host, app: &Path, cache: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(go_bin());
-    cmd.args(args)
-        .current_dir(app)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", h.base().join("gohome"))
-        .env("GOCACHE", h.base().join("gocache"))
-        .env("GOPATH", h.base().join("gopath"))
-        .env("GOMODCACHE", cache)
-        .env(
-            "GOPROXY",
-            format!("file://{}", bench_corpus().join("proxy").display()),
-        )
-        .env("GOFLAGS", "-mod=mod")
-        .env("GOSUMDB", "off")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOENV", "off")
-        .env("CGO_ENABLED", "0");
+    let proxy = format!("file://{}", bench_corpus().join("proxy").display());
+    let mut cmd = support::go_command(h, app, cache, &proxy);
+    cmd.args(args);
     cmd
 }
 

@@ -12,22 +12,13 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use golock::checkpoint::{self, Checkpoint};
-use support::{Host, NEW, old_version, snapshot};
+use support::{Host, NEW, corpus, old_version, snapshot};
 
 type Snapshot = BTreeMap<String, String>;
 
 /// The apply every scenario interrupts: it installs or switches the
 /// toolchain, fills, repairs and prunes modules, and prunes toolchains.
 const APPLY_NEW: &[&str] = &["apply", "-y", "--prune", "--prune-modules"];
-
-fn corpus() -> PathBuf {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/corpus");
-    assert!(
-        corpus.join("go.sum").is_file(),
-        "run scripts/module-corpus.sh"
-    );
-    corpus
-}
 
 /// The module only the old lockfile has (pruned by the new apply).
 const PRUNED: &str = "corp.example/pseudo ";

@@ -8,11 +8,11 @@ mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{Host, NEW, archive, digest};
+use support::{Host, NEW, archive, corpus, digest};
 
 /// Request lines received, in order.
 type Log = Arc<Mutex<Vec<String>>>;
@@ -126,10 +126,6 @@ fn a_server_dripping_bytes_hits_the_per_file_deadline() {
     assert!(out.contains("too slow"), "{out}");
     assert_eq!(log.lock().unwrap().len(), 1, "{out}");
     assert!(!h.root.join("toolchains").join(format!("go{NEW}")).exists());
-}
-
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/corpus")
 }
 
 /// A GOPROXY server over the corpus: `/good/…` serves it, `/fail/…`

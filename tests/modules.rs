@@ -11,21 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{Host, NEW};
-
-fn corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/corpus");
-    assert!(
-        dir.join("go.sum").is_file(),
-        "{} missing: run scripts/module-corpus.sh (scripts/test.sh does)",
-        dir.display()
-    );
-    dir
-}
-
-fn go_bin() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/go1.27.3/bin/go")
-}
+use support::{Host, NEW, corpus};
 
 /// A lockfile locking Go and, through `lock --go-sum`, the corpus modules.
 fn locked_host(proxies: &str) -> (Host, PathBuf) {
@@ -49,36 +35,8 @@ fn file_proxy() -> String {
 
 /// Run the real go offline against `cache` in a copy of the corpus app.
 fn go_offline(h: &Host, cache: &Path, args: &[&str]) -> String {
-    let app = h.base().join("app");
-    if !app.exists() {
-        let ok = Command::new("cp")
-            .arg("-a")
-            .arg(corpus().join("app"))
-            .arg(&app)
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-    let out = Command::new(go_bin())
-        .args(args)
-        .current_dir(&app)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", h.base().join("gohome"))
-        .env("GOCACHE", h.base().join("gocache"))
-        .env("GOPATH", h.base().join("gopath"))
-        .env("GOMODCACHE", cache)
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "-mod=mod")
-        .env("GOSUMDB", "off")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOENV", "off")
-        .env("CGO_ENABLED", "0")
-        .output()
-        .unwrap();
-    let text = support::combined_output(&out);
-    assert!(out.status.success(), "go {args:?}: {text}");
-    text
+    let app = support::corpus_app(h, &corpus());
+    support::run_ok(support::go_command(h, &app, cache, "off").args(args))
 }
 
 /// Path → (mode, content hash) for a cache, leaving out what the issue

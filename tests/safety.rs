@@ -10,17 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use support::{Host, NEW, snapshot};
-
-fn corpus() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/corpus");
-    assert!(dir.join("go.sum").is_file(), "run scripts/module-corpus.sh");
-    dir
-}
-
-fn go_bin() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/go1.27.3/bin/go")
-}
+use support::{Host, NEW, corpus, snapshot};
 
 fn is_root() -> bool {
     std::fs::metadata("/proc/self")
@@ -107,37 +97,9 @@ fn a_crashed_fish_setup_keeps_what_another_app_wrote_into_config() {
 
 /// `go <args>` against `cache` in a copy of the corpus app, from the corpus proxy.
 fn go(h: &Host, cache: &Path, args: &[&str]) -> String {
-    let app = h.base().join("app");
-    if !app.exists() {
-        let ok = Command::new("cp")
-            .arg("-a")
-            .arg(corpus().join("app"))
-            .arg(&app)
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-    let out = Command::new(go_bin())
-        .args(args)
-        .current_dir(&app)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", h.base().join("gohome"))
-        .env("GOCACHE", h.base().join("gocache"))
-        .env("GOMODCACHE", cache)
-        .env(
-            "GOPROXY",
-            format!("file://{}", corpus().join("proxy").display()),
-        )
-        .env("GOSUMDB", "off")
-        .env("GOFLAGS", "-mod=mod")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOENV", "off")
-        .output()
-        .unwrap();
-    let text = support::combined_output(&out);
-    assert!(out.status.success(), "go {args:?}: {text}");
-    text
+    let app = support::corpus_app(h, &corpus());
+    let proxy = format!("file://{}", corpus().join("proxy").display());
+    support::run_ok(support::go_command(h, &app, cache, &proxy).args(args))
 }
 
 #[test]

@@ -297,3 +297,70 @@ pub fn mtimes(dir: &Path) -> BTreeMap<PathBuf, i64> {
         })
         .collect()
 }
+
+/// A generated module corpus under target/golock-test (`corpus` or
+/// `bench-corpus`), made by scripts/module-corpus.sh.
+pub fn module_corpus(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/golock-test")
+        .join(name);
+    assert!(
+        dir.join("go.sum").is_file(),
+        "{} missing: run scripts/module-corpus.sh (scripts/test.sh does)",
+        dir.display()
+    );
+    dir
+}
+
+/// The feature corpus.
+pub fn corpus() -> PathBuf {
+    module_corpus("corpus")
+}
+
+/// The real Go 1.27.3 extracted by scripts/module-corpus.sh.
+pub fn go_bin() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/go1.27.3/bin/go")
+}
+
+/// A copy of `corpus`'s app in this host's temp dir (made once).
+pub fn corpus_app(h: &Host, corpus: &Path) -> PathBuf {
+    let app = h.base().join("app");
+    if !app.exists() {
+        let ok = Command::new("cp")
+            .arg("-a")
+            .arg(corpus.join("app"))
+            .arg(&app)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    app
+}
+
+/// The real go in `app` against `cache`, with `proxy` as GOPROXY, in a
+/// clean environment whose HOME, GOCACHE and GOPATH are under the host.
+pub fn go_command(h: &Host, app: &Path, cache: &Path, proxy: &str) -> Command {
+    let mut cmd = Command::new(go_bin());
+    cmd.current_dir(app)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", h.base().join("gohome"))
+        .env("GOCACHE", h.base().join("gocache"))
+        .env("GOPATH", h.base().join("gopath"))
+        .env("GOMODCACHE", cache)
+        .env("GOPROXY", proxy)
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOSUMDB", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOENV", "off")
+        .env("CGO_ENABLED", "0");
+    cmd
+}
+
+/// Run `cmd`, assert it succeeded; returns its combined output.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let text = combined_output(&out);
+    assert!(out.status.success(), "{cmd:?}: {text}");
+    text
+}
