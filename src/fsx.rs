@@ -135,6 +135,20 @@ pub fn read_link_opt(path: &Path) -> Result<Option<PathBuf>> {
     }
 }
 
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).ctx("read", path)
+}
+
+/// Write `bytes` to `path` in place (not atomic: for files a user asked
+/// for, such as `plan --out`; installed files use [`replace_file`]).
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::write(path, bytes).ctx("write", path)
+}
+
+pub fn read_to_string(path: &Path) -> Result<String> {
+    fs::read_to_string(path).ctx("read", path)
+}
+
 pub fn read_opt(path: &Path) -> Result<Option<Vec<u8>>> {
     match fs::read(path) {
         Ok(b) => Ok(Some(b)),

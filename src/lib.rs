@@ -2,27 +2,19 @@
 //!
 //! The crate is a pipeline, one module per stage:
 //! [`lockfile`] → [`host`] → [`plan`] → [`apply`] → [`txn`], with leaf
-//! modules for archives, profile blocks and filesystem primitives.
-//! [`commands`] wires the stages to the command line.
+//! modules for archives, the module cache, profile blocks, fetching and
+//! bundles, and [`fsx`], the one door to the filesystem. [`cli`] wires the
+//! stages to the command line. README's "Architecture" section is the map.
 
 pub mod apply;
 pub mod archive;
 pub mod bundle;
-pub mod checkpoint;
 pub mod cli;
-pub mod commands;
-pub mod durability;
 pub mod fetch;
 pub mod fsx;
 pub mod host;
-pub mod interrupt;
-pub mod layout;
 pub mod lockfile;
-pub mod locking;
 pub mod modcache;
 pub mod plan;
 pub mod profile;
-pub mod repo;
-pub mod state;
 pub mod txn;
-pub mod verify;

@@ -2,14 +2,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use golock::apply::ApplyError;
-use golock::cli::{Cli, ColorChoice};
-use golock::commands::{self, CommandError, exit};
-use golock::interrupt;
+use golock::cli::{self, Cli, ColorChoice, CommandError, exit};
+use golock::txn::interrupt;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     install_error_hook(cli.global.color);
-    match commands::run(&cli) {
+    match cli::run(&cli) {
         Ok(code) => {
             if let Some(signal) = interrupt::received() {
                 eprintln!("golock: {signal} arrived after the commit: the apply completed");

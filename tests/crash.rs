@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use golock::checkpoint::{self, Checkpoint};
+use golock::txn::checkpoint::{self, Checkpoint};
 use support::{Host, NEW, corpus, old_version, snapshot};
 
 type Snapshot = BTreeMap<String, String>;
@@ -374,7 +374,7 @@ fn assert_rolled_back(s: &Scenario, status: ExitStatus, err: &str, signal: i32, 
 
 #[test]
 fn sigint_and_sigterm_at_checkpoints_roll_back() {
-    use golock::checkpoint::{FileStep, RenameStep, Step};
+    use golock::txn::checkpoint::{FileStep, RenameStep, Step};
     let s = Scenario::new(Kind::Switch);
     for (checkpoint, signal) in [
         (

@@ -1,23 +1,29 @@
 //! Execute a plan through one journaled transaction. Apply decides nothing
 //! new: it performs the plan's actions in order, and on any error rolls back
 //! everything it did, newest first. SIGINT and SIGTERM stop it at the next
-//! safe point and roll it back the same way ([`crate::interrupt`]).
+//! safe point and roll it back the same way ([`crate::txn::interrupt`]).
 
+pub mod manifest;
 mod modules;
+pub mod preflight;
+mod scope;
+pub mod settle;
 mod toolchain;
 
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
-use crate::checkpoint::{self, Checkpoint, FileStep, RenameStep};
-pub use crate::durability::SyncMode;
 use crate::fsx;
-use crate::interrupt::{self, Interrupted, Signal};
-use crate::layout::Layout;
+use crate::host::layout::Layout;
+use crate::host::state::State;
 use crate::plan::{Action, FileRole, LinkRole, Plan};
-use crate::state::State;
+use crate::txn::checkpoint::{self, Checkpoint, FileStep, RenameStep};
+use crate::txn::interrupt::{self, Interrupted, Signal};
 use crate::txn::{Transaction, TxnError};
+pub use preflight::{UnwritableError, check_writable};
+pub use scope::journal_scope;
+pub use settle::{SettleError, SyncMode, settle, settle_holding_lock};
 
 pub use modules::ModuleError;
 pub use toolchain::ToolchainError;

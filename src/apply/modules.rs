@@ -13,12 +13,12 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::ApplyError;
-use crate::checkpoint::{FileStep, RenameStep};
 use crate::fetch::{self, FetchError, Http, HttpOptions, ModFile, ModuleSource};
 use crate::fsx::{self, Context};
-use crate::interrupt::{self, Interrupted};
 use crate::modcache::{self, CacheLayout, ModError, ZipLimits};
 use crate::plan::{Action, ArchiveSource};
+use crate::txn::checkpoint::{FileStep, RenameStep};
+use crate::txn::interrupt::{self, Interrupted};
 use crate::txn::{Transaction, TxnError};
 
 const MAX_GO_MOD: u64 = 16 << 20;

@@ -15,16 +15,15 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{ApplyError, Options};
+use crate::apply::manifest::Manifest;
 use crate::archive::{self, ArchiveError};
-use crate::checkpoint::{self, Checkpoint, FileStep, RenameStep};
-use crate::durability;
 use crate::fetch::{self, FetchError, Http, Limit, ResumingDownload};
 use crate::fsx::{self, Context};
-use crate::interrupt::{self, Interrupted};
-use crate::layout::Layout;
+use crate::host::layout::Layout;
 use crate::plan::{Action, ArchiveSource};
 use crate::txn::Transaction;
-use crate::verify::Manifest;
+use crate::txn::checkpoint::{self, Checkpoint, FileStep, RenameStep};
+use crate::txn::interrupt::{self, Interrupted};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ToolchainError {
@@ -144,7 +143,7 @@ pub fn install(
     let (path, files) = extract_from_first_good(file, sha256, *size, sources, layout, &dest, opts)?;
     check_shape(&path, &dest, version)?;
     let manifest = Manifest::from_written(&files, Path::new("go"));
-    durability::sync_data(opts.sync, &dest).map_err(ToolchainError::from)?;
+    crate::apply::settle::sync_data(opts.sync, &dest).map_err(ToolchainError::from)?;
     checkpoint::reach(Checkpoint::AfterStaging);
     interrupt::check()?;
     if replaces.is_some() && fsx::exists_no_follow(target) {

@@ -12,7 +12,7 @@ pub enum ArchiveError {
     /// SIGINT or SIGTERM arrived: extraction stopped between chunks.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Interrupted(#[from] crate::interrupt::Interrupted),
+    Interrupted(#[from] crate::txn::interrupt::Interrupted),
 
     #[error("failed to read the archive file")]
     #[diagnostic(

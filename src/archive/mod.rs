@@ -227,7 +227,7 @@ fn walk_entries<S: Read>(
     let mut registry = PathRegistry::default();
     let entries = archive.entries().map_err(ArchiveError::from_reader_chain)?;
     for entry in entries {
-        crate::interrupt::check().map_err(ArchiveError::from)?;
+        crate::txn::interrupt::check().map_err(ArchiveError::from)?;
         let mut entry = entry.map_err(ArchiveError::from_reader_chain)?;
         let raw_name = entry.path_bytes().into_owned();
         let kind = policy::classify(entry.header().entry_type()).map_err(|kind| {
@@ -337,7 +337,7 @@ fn queue_file(
         chunk: first,
     })?;
     while remaining > 0 {
-        crate::interrupt::check().map_err(ArchiveError::from)?;
+        crate::txn::interrupt::check().map_err(ArchiveError::from)?;
         let chunk = read_chunk(entry, &mut remaining, name)?;
         files.continue_file(Job::Append(chunk))?;
     }

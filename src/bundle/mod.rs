@@ -20,6 +20,7 @@
 //! the pass. The caller must discard the staging directory on error.
 
 mod error;
+pub mod members;
 mod path;
 mod reader;
 mod sign;

@@ -3,7 +3,7 @@
 //! own state. Cheap by design: a stat and one small read per toolchain, no
 //! rehashing, so a no-op plan stays fast — with one exception: a toolchain
 //! installed without waiting for its data, seen for the first time after a
-//! reboot, is rehashed against its install manifest (see `durability`).
+//! reboot, is rehashed against its install manifest (see `reboot`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,19 +12,20 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub mod layout;
 mod modules;
 mod paths;
-mod writable;
+pub mod reboot;
+pub mod state;
+pub mod verify;
 
 pub use modules::{CacheLocationError, ModuleState, ObservedModules, cached_modules, gomodcache};
 pub use paths::real_location;
-pub use writable::check_writable;
 
-use crate::durability;
 use crate::fsx::{self, Context};
-use crate::layout::Layout;
+use crate::host::layout::Layout;
+use crate::host::state::{State, StateError};
 use crate::lockfile::Lockfile;
-use crate::state::{State, StateError};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Observed {
@@ -100,7 +101,7 @@ impl HostEnv {
         HostEnv {
             goenv: path("GOENV"),
             xdg_config_home: path("XDG_CONFIG_HOME").filter(|p| p.is_absolute()),
-            boot_id: crate::durability::boot_id(),
+            boot_id: reboot::boot_id(),
         }
     }
 
@@ -167,9 +168,6 @@ pub enum HostError {
         help("point [env] GOMODCACHE (or GOPATH) at a directory of its own, such as ~/go/pkg/mod")
     )]
     CacheTooWide { cache: PathBuf },
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Unwritable(#[from] writable::UnwritableError),
     #[error("goenv = true, but GOENV=off disables the go env file")]
     #[diagnostic(
         code(golock::host::goenv_off),
@@ -270,7 +268,7 @@ impl Observed {
 
 /// Each toolchain dir, checked cheaply — except one installed without
 /// waiting for its data in an earlier boot, which is rehashed (once: the
-/// next command settles it, see `durability::settle`).
+/// next command settles it, see `apply::settle`).
 fn observe_toolchains(
     layout: &Layout,
     state: &State,
@@ -281,8 +279,8 @@ fn observe_toolchains(
         let Some(entry) = state.toolchains.get(name) else {
             continue;
         };
-        if *observed == ToolchainState::Valid && durability::needs_recheck(entry, boot_id) {
-            let damaged = durability::recheck(layout, name);
+        if *observed == ToolchainState::Valid && reboot::needs_recheck(entry, boot_id) {
+            let damaged = reboot::recheck(layout, name);
             if !damaged.is_empty() {
                 *observed = ToolchainState::Invalid {
                     reason: format!(

@@ -5,8 +5,10 @@
 //! the offending bytes) → the domain types here. `schemas/golock.schema.json`
 //! is the contract for the format; `syntax.rs` holds the shared lexical rules.
 
+pub mod checksums;
 pub mod edit;
 mod error;
+pub mod gomod;
 mod platform;
 mod raw;
 mod syntax;

@@ -32,7 +32,7 @@ pub enum ModError {
     /// SIGINT or SIGTERM arrived: extraction stopped between chunks.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Interrupted(#[from] crate::interrupt::Interrupted),
+    Interrupted(#[from] crate::txn::interrupt::Interrupted),
 
     /// A module, import or file path failed `module.Check*Path`.
     #[error("malformed {kind} path {path:?}: {reason}")]

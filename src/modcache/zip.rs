@@ -531,7 +531,7 @@ fn extract(
             sums.push((&entry.name, Sha256::digest(b"").into()));
             continue;
         };
-        crate::interrupt::check()?;
+        crate::txn::interrupt::check()?;
         let target = dirs.prepare(rel)?;
         let sum = extract_file(ctx, archive, entry, *size, &target, &mut buf)?;
         sums.push((&entry.name, sum));
@@ -566,7 +566,7 @@ fn extract_file(
     let mut hasher = Sha256::new();
     let mut written: u64 = 0;
     loop {
-        crate::interrupt::check()?;
+        crate::txn::interrupt::check()?;
         let n = fill(&mut reader, buf).map_err(|e| ctx.zip_err(Some(name), e.into()))?;
         written += n as u64;
         if written > size {

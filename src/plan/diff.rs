@@ -9,11 +9,11 @@ use sha2::{Digest, Sha256};
 
 use super::action::{Action, ArchiveSource, Content, FileRole, LinkRole};
 use super::{FORMAT_VERSION, Plan, Summary};
+use crate::host::layout::Layout;
+use crate::host::state::{InstalledToolchain, State};
 use crate::host::{LinkState, ModuleState, Observed, ObservedFile, ToolchainState};
-use crate::layout::Layout;
 use crate::lockfile::{Lockfile, Platform, Source};
 use crate::profile::{self, ProfileError, Shell};
-use crate::state::{InstalledToolchain, State};
 
 #[derive(Clone, Debug, Default)]
 pub struct PlanOptions {

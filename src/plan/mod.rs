@@ -5,14 +5,16 @@
 mod action;
 mod diff;
 mod render;
+mod saved;
 
 pub use action::{Action, ArchiveSource, Content, FileRole, LinkRole, Sigil};
 pub use diff::{PlanError, PlanOptions, plan};
 pub use render::NO_CHANGES as NO_CHANGES_MESSAGE;
+pub use saved::SavedPlanError;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::State;
+use crate::host::state::State;
 
 /// Bumped when the JSON shape changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;

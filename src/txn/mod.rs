@@ -3,15 +3,17 @@
 //! rollback newest-first on error, and `recover` after a crash, which checks
 //! a journal whole before replaying any of it.
 
+pub mod checkpoint;
+mod host_lock;
+pub mod interrupt;
 mod journal;
-mod lock;
 mod recover;
 mod transaction;
 mod undo;
 mod validate;
 
+pub use host_lock::{HostLock, LockError, Wait};
 pub use journal::{Journal, JournalError, Record};
-pub use lock::{HostLock, LockError, Wait};
 pub use recover::{
     Discarded, Pending, Recovered, Verdict, discard, ensure_trusted, pending, recover, utc,
 };

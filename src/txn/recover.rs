@@ -6,12 +6,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::host_lock::HostLock;
 use super::journal::{self, Parsed, Record};
-use super::lock::HostLock;
 use super::transaction::{TxnError, UndoReport, cleanup, drop_moved_aside, scratch_dir, undo_all};
 use super::undo::Undo;
 use super::validate::{self, Scope};
-use crate::layout::Layout;
+use crate::host::layout::Layout;
 
 /// What `recover` did with one interrupted transaction.
 #[derive(Debug)]

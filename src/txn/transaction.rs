@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use super::journal::{Journal, JournalError, Record};
 use super::undo::{Identity, Installed, Outcome, Undo, sha256_hex};
-use crate::checkpoint::{self, Checkpoint, FileStep, RenameStep};
 use crate::fsx::{self, Context};
-use crate::layout::Layout;
+use crate::host::layout::Layout;
+use crate::txn::checkpoint::{self, Checkpoint, FileStep, RenameStep};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum TxnError {

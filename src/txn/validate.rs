@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use super::journal::{Parsed, Record};
 use super::undo::{Installed, Undo, private_staging_name};
 use crate::fsx;
-use crate::layout::Layout;
+use crate::host::layout::Layout;
 
 /// What this host's golock manages, from the layout and the lockfile.
 #[derive(Clone, Debug)]

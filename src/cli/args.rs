@@ -1,4 +1,4 @@
-//! The command line: commands and flags (clap derive).
+//! The command line's shape: commands and flags (clap derive).
 
 use std::path::PathBuf;
 
@@ -211,7 +211,25 @@ pub struct ApplyArgs {
     /// it. `deferred`: leave it to the kernel and rehash the toolchain after
     /// a reboot (falls back to `full` where reboots cannot be told apart)
     #[arg(long, value_enum, env = "GOLOCK_SYNC", default_value = "deferred")]
-    pub sync: crate::durability::SyncMode,
+    pub sync: SyncArg,
+}
+
+/// `--sync` as clap parses it; see [`crate::apply::SyncMode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SyncArg {
+    /// Wait until the toolchain's data is on disk before installing it
+    Full,
+    /// Let the kernel write the data back; re-verify after a reboot
+    Deferred,
+}
+
+impl From<SyncArg> for crate::apply::SyncMode {
+    fn from(arg: SyncArg) -> Self {
+        match arg {
+            SyncArg::Full => crate::apply::SyncMode::Full,
+            SyncArg::Deferred => crate::apply::SyncMode::Deferred,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
-//! Deep checks (`golock verify`): rehash every locked module's zip and
-//! extracted tree as `go mod verify` does, and every file of the installed
-//! toolchain against the manifest recorded when it was installed.
+//! The install manifest: the sha256 and mode of every file of an installed
+//! toolchain, written beside it at install time (hashed while extracting)
+//! and compared against the tree by `verify` and the after-reboot recheck.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -11,9 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::archive::WrittenFile;
 use crate::fsx;
-use crate::layout::Layout;
-use crate::lockfile::Lockfile;
-use crate::modcache::{self, CacheLayout};
 
 /// Per-file sha256 and mode of an installed toolchain, keyed by relative path.
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -76,57 +73,8 @@ impl Manifest {
     }
 }
 
-/// Every module mismatch, in lockfile order.
-pub fn modules(lock: &Lockfile, cache: &Path) -> Vec<String> {
-    let layout = CacheLayout::new(cache);
-    let results: Vec<Vec<String>> = lock
-        .modules
-        .require
-        .par_iter()
-        .map(|(key, want)| {
-            let name = key.to_string();
-            let mut bad = Vec::new();
-            let (path, version) = (key.path.as_str(), key.version.as_str());
-            match layout.mod_file(path, version).map(|p| fsx::read_opt(&p)) {
-                Ok(Ok(Some(m))) if modcache::hash_go_mod(&m) == want.module => {}
-                Ok(Ok(None)) => bad.push(format!("{name}: .mod is missing")),
-                _ => bad.push(format!("{name}: .mod does not match {}", want.module)),
-            }
-            let Some(zip_h1) = &want.zip else {
-                return bad;
-            };
-            match layout.zip(path, version).map(|z| modcache::hash_zip(&z)) {
-                Ok(Ok(h)) if h == *zip_h1 => {}
-                Ok(Ok(h)) => bad.push(format!("{name}: zip hash {h}, locked {zip_h1}")),
-                Ok(Err(e)) | Err(e) => bad.push(format!("{name}: zip: {e}")),
-            }
-            let prefix = format!("{path}@{version}");
-            match layout
-                .extracted_dir(path, version)
-                .map(|d| modcache::hash_dir(&d, &prefix))
-            {
-                Ok(Ok(h)) if h == *zip_h1 => {}
-                Ok(Ok(h)) => bad.push(format!("{name}: extracted files hash {h}, locked {zip_h1}")),
-                Ok(Err(e)) | Err(e) => bad.push(format!("{name}: extracted files: {e}")),
-            }
-            bad
-        })
-        .collect();
-    results.into_iter().flatten().collect()
-}
-
-/// Mismatches of the locked toolchain against its install manifest.
-pub fn toolchain(lock: &Lockfile, layout: &Layout) -> Vec<String> {
-    let dir_name = lock.go.version.dir_name();
-    let dir = layout.toolchain_dir(&dir_name);
-    if !dir.is_dir() {
-        return vec![format!("{dir_name} is not installed")];
-    }
-    toolchain_dir(&dir_name, &dir, &layout.manifest_file(&dir_name))
-}
-
 /// Mismatches of the toolchain in `dir` against the manifest at `manifest`.
-pub fn toolchain_dir(dir_name: &str, dir: &Path, manifest: &Path) -> Vec<String> {
+pub fn mismatches(dir_name: &str, dir: &Path, manifest: &Path) -> Vec<String> {
     let recorded: Manifest = match fsx::read_opt(manifest) {
         Ok(Some(b)) => match serde_json::from_slice(&b) {
             Ok(m) => m,

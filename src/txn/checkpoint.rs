@@ -3,7 +3,7 @@
 //! With `GOLOCK_TEST_CHECKPOINT=<name>`, reaching `<name>` writes the name to
 //! the file named by `GOLOCK_TEST_CHECKPOINT_FILE` and parks the process, so
 //! a test can SIGKILL it at exactly that point. A parked process also leaves
-//! the park when SIGINT or SIGTERM arrives (see [`crate::interrupt`]), so
+//! the park when SIGINT or SIGTERM arrives (see [`crate::txn::interrupt`]), so
 //! tests can interrupt it there too.
 //!
 //! Checkpoints are typed: every transaction step names its [`FileStep`] or
@@ -160,7 +160,7 @@ pub fn reach(checkpoint: Checkpoint) {
     if let Some(file) = std::env::var_os("GOLOCK_TEST_CHECKPOINT_FILE") {
         let _ = std::fs::write(file, &name);
     }
-    while crate::interrupt::received().is_none() {
+    while crate::txn::interrupt::received().is_none() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -208,7 +208,7 @@ mod tests {
     /// README's checkpoint table names exactly the checkpoints of `ALL`.
     #[test]
     fn readme_lists_every_checkpoint() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let section = readme
             .split("### Checkpoints")
             .nth(1)

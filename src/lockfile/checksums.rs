@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use crate::fetch::{self, Http, HttpOptions, ModuleSource};
 use crate::fsx;
-use crate::lockfile::{Lockfile, Platform, Source};
+use crate::lockfile::edit::Editor;
+use crate::lockfile::{Lockfile, Platform, Source, gomod};
 
 /// The platforms locked when `[go] platforms` is empty.
 pub const DEFAULT_PLATFORMS: &[&str] = &[
@@ -31,13 +32,27 @@ pub struct Found {
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum LockingError {
+pub enum ChecksumError {
     #[error("cannot read the release index {what}: {reason}")]
     #[diagnostic(
         code(golock::lock::index),
         help("pass a file saved from https://go.dev/dl/?mode=json&include=all, or its URL")
     )]
     Index { what: String, reason: String },
+    #[error("the locked checksum of {what} would change")]
+    #[diagnostic(
+        code(golock::checksum_changed),
+        help(
+            "golock never rewrites a locked checksum silently; pass --update if the change is intended"
+        )
+    )]
+    Changed { what: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    GoMod(#[from] crate::lockfile::gomod::GoModError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Edit(#[from] crate::lockfile::edit::EditError),
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,8 +95,8 @@ pub fn archive_file(lock: &Lockfile, platform: &Platform) -> String {
 }
 
 /// Read an index from a file path or an http(s) URL.
-pub fn load_index(what: &str, cwd: &Path) -> Result<String, LockingError> {
-    let err = |reason: String| LockingError::Index {
+pub fn load_index(what: &str, cwd: &Path) -> Result<String, ChecksumError> {
+    let err = |reason: String| ChecksumError::Index {
         what: what.to_string(),
         reason,
     };
@@ -106,9 +121,9 @@ pub fn load_index(what: &str, cwd: &Path) -> Result<String, LockingError> {
 pub fn find_all(
     lock: &Lockfile,
     index: Option<&str>,
-) -> Result<(Vec<Found>, Vec<Platform>), LockingError> {
+) -> Result<(Vec<Found>, Vec<Platform>), ChecksumError> {
     let releases: Vec<Release> = match index {
-        Some(text) => serde_json::from_str(text).map_err(|e| LockingError::Index {
+        Some(text) => serde_json::from_str(text).map_err(|e| ChecksumError::Index {
             what: "index".into(),
             reason: e.to_string(),
         })?,
@@ -298,5 +313,105 @@ mod tests {
         });
         let (found, _) = find_all(&lock_for(&format!("{}/go", server.url())), None).unwrap();
         assert_eq!((found[0].sha256.as_str(), found[0].size), (SHA, 0));
+    }
+}
+
+/// What `golock lock` would make of golock.toml: the new text, one line per
+/// change (`+`, `~`, `-`), and the platforms no checksum was found for.
+#[derive(Debug)]
+pub struct Relock {
+    pub text: String,
+    pub changes: Vec<String>,
+    pub unfound: Vec<Platform>,
+}
+
+/// Where `golock lock` takes checksums from, and whether locked ones may change.
+pub struct RelockInputs<'a> {
+    /// The go.sum to import modules from; `None` leaves `[modules]` alone.
+    pub go_sum: Option<&'a Path>,
+    /// A release index's JSON text (`load_index`).
+    pub index: Option<&'a str>,
+    /// `--update`: a locked checksum may change.
+    pub update: bool,
+}
+
+/// Recompute golock.toml's checksums from go.sum and the archive sources,
+/// keeping its formatting and comments (`text` is golock.toml as read).
+pub fn relock(lock: &Lockfile, text: &str, inputs: &RelockInputs) -> Result<Relock, ChecksumError> {
+    let mut editor = Editor::parse(text)?;
+    let mut changes = Vec::new();
+    if let Some(go_sum) = inputs.go_sum {
+        let modules = gomod::read_go_sum(go_sum)?;
+        changes.extend(module_changes(lock, &modules, inputs.update)?);
+        editor.set_modules(&modules)?;
+    }
+    let (found, missing) = find_all(lock, inputs.index)?;
+    for f in found {
+        if let Some(change) = archive_change(lock, &f, inputs.update)? {
+            changes.push(change);
+            editor.set_archive(f.platform, &f.file, &f.sha256, f.size)?;
+        }
+    }
+    let unfound = missing
+        .into_iter()
+        .filter(|p| !lock.go.archives.contains_key(p))
+        .collect();
+    Ok(Relock {
+        text: editor.finish(),
+        changes,
+        unfound,
+    })
+}
+
+type Modules =
+    std::collections::BTreeMap<crate::lockfile::ModuleKey, crate::lockfile::ModuleHashes>;
+
+fn module_changes(
+    lock: &Lockfile,
+    modules: &Modules,
+    update: bool,
+) -> Result<Vec<String>, ChecksumError> {
+    let mut changes = Vec::new();
+    for (key, hashes) in modules {
+        match lock.modules.require.get(key) {
+            Some(old) if old != hashes && !update => {
+                return Err(ChecksumError::Changed {
+                    what: key.to_string(),
+                });
+            }
+            Some(old) if old != hashes => changes.push(format!("~ {key}")),
+            Some(_) => {}
+            None => changes.push(format!("+ {key}")),
+        }
+    }
+    let dropped = lock
+        .modules
+        .require
+        .keys()
+        .filter(|k| !modules.contains_key(*k));
+    changes.extend(dropped.map(|key| format!("- {key}")));
+    Ok(changes)
+}
+
+/// The change line for an archive checksum found, `None` when golock.toml
+/// already says the same.
+fn archive_change(
+    lock: &Lockfile,
+    f: &Found,
+    update: bool,
+) -> Result<Option<String>, ChecksumError> {
+    match lock.go.archives.get(&f.platform) {
+        Some(old) if hex::encode(old.sha256) != f.sha256 && !update => {
+            Err(ChecksumError::Changed {
+                what: f.file.clone(),
+            })
+        }
+        Some(old) if hex::encode(old.sha256) == f.sha256 && (f.size == 0 || old.size == f.size) => {
+            Ok(None)
+        }
+        _ => Ok(Some(format!(
+            "~ {}: {} (from {})",
+            f.platform, f.file, f.from
+        ))),
     }
 }

@@ -33,7 +33,7 @@ pub struct InstalledToolchain {
     pub platform: String,
     pub archive_sha256: String,
     /// Set when the install did not wait for its data to reach the disk
-    /// (`--sync deferred`): the boot it happened in. See `durability`.
+    /// (`--sync deferred`): the boot it happened in. See `apply::settle`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsynced_boot: Option<String>,
 }
@@ -45,7 +45,7 @@ pub enum StateError {
     Fs(#[from] fsx::FsError),
     #[error("{} is not valid golock state: {source}", path.display())]
     #[diagnostic(
-        code(golock::state::corrupt),
+        code(golock::host::state::corrupt),
         help("move the file aside; golock will then treat every profile block as its own")
     )]
     Corrupt {

@@ -9,7 +9,7 @@ use crate::fsx;
 use crate::lockfile::{Lockfile, ModuleHashes, ModuleKey};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum RepoError {
+pub enum GoModError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Fs(#[from] fsx::FsError),
@@ -31,12 +31,24 @@ pub enum RepoError {
         help("run golock in the repo's root, or pass the path")
     )]
     Missing { path: PathBuf },
+    #[error("{} has no go or toolchain line", path.display())]
+    #[diagnostic(code(golock::no_go_version), help("add `go 1.N.P` to go.mod"))]
+    NoGoVersion { path: PathBuf },
+    #[error("golock.toml is incomplete for this host (--locked):\n  {problems}")]
+    #[diagnostic(
+        code(golock::locked),
+        help("run `golock lock` where the sources are reachable and commit golock.toml")
+    )]
+    Incomplete { problems: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Edit(#[from] crate::lockfile::edit::EditError),
 }
 
 /// go.sum as `path@version` → hashes (a module with only a `/go.mod` line
 /// has `zip: None`).
-pub fn read_go_sum(path: &Path) -> Result<BTreeMap<ModuleKey, ModuleHashes>, RepoError> {
-    let bytes = fsx::read_opt(path)?.ok_or_else(|| RepoError::Missing {
+pub fn read_go_sum(path: &Path) -> Result<BTreeMap<ModuleKey, ModuleHashes>, GoModError> {
+    let bytes = fsx::read_opt(path)?.ok_or_else(|| GoModError::Missing {
         path: path.to_path_buf(),
     })?;
     parse_go_sum(&String::from_utf8_lossy(&bytes), path)
@@ -45,7 +57,7 @@ pub fn read_go_sum(path: &Path) -> Result<BTreeMap<ModuleKey, ModuleHashes>, Rep
 pub fn parse_go_sum(
     text: &str,
     path: &Path,
-) -> Result<BTreeMap<ModuleKey, ModuleHashes>, RepoError> {
+) -> Result<BTreeMap<ModuleKey, ModuleHashes>, GoModError> {
     let mut zips: BTreeMap<ModuleKey, String> = BTreeMap::new();
     let mut mods: BTreeMap<ModuleKey, String> = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
@@ -53,7 +65,7 @@ pub fn parse_go_sum(
         if fields.is_empty() {
             continue;
         }
-        let bad = || RepoError::BadGoSum {
+        let bad = || GoModError::BadGoSum {
             path: path.to_path_buf(),
             line: i + 1,
             text: line.to_string(),
@@ -85,7 +97,7 @@ pub fn parse_go_sum(
     }
     // A zip line without its go.mod line cannot be installed: go needs the .mod.
     if let Some((key, _)) = zips.into_iter().next() {
-        return Err(RepoError::BadGoSum {
+        return Err(GoModError::BadGoSum {
             path: path.to_path_buf(),
             line: 0,
             text: format!("{key} has no /go.mod line"),
@@ -139,25 +151,25 @@ fn parse_go_version(v: &str) -> (u64, u64, i64, u8, u64) {
 
 /// One way golock.toml and the repo disagree.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RepoDrift {
+pub enum GoModDrift {
     NotLocked(String),
     NotInGoSum(String),
     HashDiffers { module: String, what: &'static str },
     GoTooOld { locked: String, required: String },
 }
 
-impl std::fmt::Display for RepoDrift {
+impl std::fmt::Display for GoModDrift {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RepoDrift::NotLocked(m) => write!(f, "{m} is in go.sum but not in golock.toml"),
-            RepoDrift::NotInGoSum(m) => write!(f, "{m} is in golock.toml but not in go.sum"),
-            RepoDrift::HashDiffers { module, what } => {
+            GoModDrift::NotLocked(m) => write!(f, "{m} is in go.sum but not in golock.toml"),
+            GoModDrift::NotInGoSum(m) => write!(f, "{m} is in golock.toml but not in go.sum"),
+            GoModDrift::HashDiffers { module, what } => {
                 write!(
                     f,
                     "{module}: the {what} hash in golock.toml differs from go.sum"
                 )
             }
-            RepoDrift::GoTooOld { locked, required } => write!(
+            GoModDrift::GoTooOld { locked, required } => write!(
                 f,
                 "go.mod requires go {required}, golock.toml locks go {locked}"
             ),
@@ -166,13 +178,13 @@ impl std::fmt::Display for RepoDrift {
 }
 
 /// Compare the lockfile with the go.mod and go.sum beside it (either may be absent).
-pub fn drift(lock: &Lockfile) -> Result<Vec<RepoDrift>, RepoError> {
+pub fn drift(lock: &Lockfile) -> Result<Vec<GoModDrift>, GoModError> {
     let mut out = Vec::new();
     let go_mod = fsx::read_opt(&lock.dir.join("go.mod"))?;
     let required = go_mod.and_then(|m| required_go(&String::from_utf8_lossy(&m)));
     let locked = lock.go.version.as_str();
     if let Some(required) = required.filter(|r| go_version_cmp(locked, r).is_lt()) {
-        out.push(RepoDrift::GoTooOld {
+        out.push(GoModDrift::GoTooOld {
             locked: locked.to_string(),
             required,
         });
@@ -184,16 +196,16 @@ pub fn drift(lock: &Lockfile) -> Result<Vec<RepoDrift>, RepoError> {
     let sum = read_go_sum(&go_sum)?;
     for (key, hashes) in &sum {
         match lock.modules.require.get(key) {
-            None => out.push(RepoDrift::NotLocked(key.to_string())),
+            None => out.push(GoModDrift::NotLocked(key.to_string())),
             Some(locked) => {
                 if locked.module != hashes.module {
-                    out.push(RepoDrift::HashDiffers {
+                    out.push(GoModDrift::HashDiffers {
                         module: key.to_string(),
                         what: "go.mod",
                     });
                 }
                 if locked.zip != hashes.zip {
-                    out.push(RepoDrift::HashDiffers {
+                    out.push(GoModDrift::HashDiffers {
                         module: key.to_string(),
                         what: "zip",
                     });
@@ -207,9 +219,54 @@ pub fn drift(lock: &Lockfile) -> Result<Vec<RepoDrift>, RepoError> {
         .keys()
         .filter(|k| !sum.contains_key(*k))
     {
-        out.push(RepoDrift::NotInGoSum(key.to_string()));
+        out.push(GoModDrift::NotInGoSum(key.to_string()));
     }
     Ok(out)
+}
+
+/// `--locked`: golock.toml must already say everything this host needs (an
+/// archive for its platform, every module of the go.sum beside it with the
+/// same hashes); a go.mod asking for a newer go is left to `check`.
+pub fn ensure_complete_for_host(lock: &Lockfile) -> Result<(), GoModError> {
+    let mut missing: Vec<String> = Vec::new();
+    match crate::lockfile::Platform::host() {
+        Some(p) if lock.go.archives.contains_key(&p) => {}
+        Some(p) => missing.push(format!("no [go.archives] entry for {p}")),
+        None => missing.push("this host's platform is unknown".into()),
+    }
+    missing.extend(
+        drift(lock)?
+            .into_iter()
+            .filter(|d| !matches!(d, GoModDrift::GoTooOld { .. }))
+            .map(|d| d.to_string()),
+    );
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(GoModError::Incomplete {
+        problems: missing.join("\n  "),
+    })
+}
+
+/// The starter golock.toml `golock init` writes for the repo in `repo_dir`:
+/// the Go version go.mod asks for, and go.sum's modules when there is one.
+pub fn starter_lockfile(repo_dir: &Path) -> Result<String, GoModError> {
+    let go_mod_path = repo_dir.join("go.mod");
+    let go_mod = fsx::read_opt(&go_mod_path)?.ok_or_else(|| GoModError::Missing {
+        path: go_mod_path.clone(),
+    })?;
+    let version = required_go(&String::from_utf8_lossy(&go_mod))
+        .ok_or(GoModError::NoGoVersion { path: go_mod_path })?;
+    let text = format!(
+        "# Written by `golock init` from go.mod and go.sum. Add [go] mirrors and\n# run `golock lock` to record the Go archive checksums.\nschema = 1\n\n[go]\nversion = \"{version}\"\nmirrors = []\n\n[go.archives]\n\n[env]\nGOTOOLCHAIN = \"local\"\n"
+    );
+    let go_sum = repo_dir.join("go.sum");
+    if !go_sum.exists() {
+        return Ok(text);
+    }
+    let mut editor = crate::lockfile::edit::Editor::parse(&text)?;
+    editor.set_modules(&read_go_sum(&go_sum)?)?;
+    Ok(editor.finish())
 }
 
 #[cfg(test)]

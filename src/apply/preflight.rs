@@ -14,7 +14,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::layout::Layout;
+use crate::host::layout::Layout;
 use crate::plan::{Action, Plan};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

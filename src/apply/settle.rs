@@ -23,8 +23,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::fsx;
-use crate::layout::Layout;
-use crate::state::{InstalledToolchain, State};
+use crate::host::layout::Layout;
+use crate::host::reboot::{needs_recheck, recheck};
+use crate::host::state::State;
 use crate::txn::{HostLock, LockError, Transaction, TxnError};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -37,8 +38,8 @@ pub enum SettleError {
     Txn(#[from] TxnError),
 }
 
-/// `--sync` / `GOLOCK_SYNC`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+/// How long an install waits for the toolchain's data (`--sync` / `GOLOCK_SYNC`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncMode {
     /// Wait until the toolchain's data is on disk before installing it
@@ -56,34 +57,6 @@ impl SyncMode {
             _ => SyncMode::Full,
         }
     }
-}
-
-/// This boot's identity (Linux: `/proc/sys/kernel/random/boot_id`).
-/// `GOLOCK_TEST_BOOT_ID` stands in for it so tests can simulate a reboot.
-pub fn boot_id() -> Option<String> {
-    if let Some(id) = std::env::var_os("GOLOCK_TEST_BOOT_ID") {
-        return Some(id.to_string_lossy().into_owned()).filter(|s| !s.is_empty());
-    }
-    let raw = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-    Some(raw.trim().to_string()).filter(|s| !s.is_empty())
-}
-
-/// Installed in `deferred` mode in another boot than this one (or this boot
-/// is unknown): its data may not have survived, so it must be rehashed.
-pub fn needs_recheck(entry: &InstalledToolchain, boot_id: Option<&str>) -> bool {
-    match &entry.unsynced_boot {
-        None => false,
-        Some(installed_in) => boot_id != Some(installed_in.as_str()),
-    }
-}
-
-/// Mismatches of an installed toolchain dir against its install manifest.
-pub fn recheck(layout: &Layout, dir_name: &str) -> Vec<String> {
-    crate::verify::toolchain_dir(
-        dir_name,
-        &layout.toolchain_dir(dir_name),
-        &layout.manifest_file(dir_name),
-    )
 }
 
 /// Forget the boot of toolchains that were installed without waiting for
@@ -124,7 +97,7 @@ fn record(layout: &Layout, state: &State, settled: &[String]) -> Result<(), TxnE
     match txn.write_file(
         &layout.state_file(),
         &state.to_bytes(),
-        crate::checkpoint::FileStep::State,
+        crate::txn::checkpoint::FileStep::State,
     ) {
         Ok(()) => txn.commit(),
         Err(e) => match txn.rollback() {
@@ -171,28 +144,6 @@ pub fn sync_data(mode: SyncMode, path: &Path) -> Result<(), fsx::FsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn entry(unsynced_boot: Option<&str>) -> InstalledToolchain {
-        InstalledToolchain {
-            version: "1.27.3".into(),
-            platform: "linux-amd64".into(),
-            archive_sha256: "00".repeat(32),
-            unsynced_boot: unsynced_boot.map(str::to_string),
-        }
-    }
-
-    #[test]
-    fn synced_installs_are_never_rechecked() {
-        assert!(!needs_recheck(&entry(None), Some("b")));
-        assert!(!needs_recheck(&entry(None), None));
-    }
-
-    #[test]
-    fn deferred_installs_are_rechecked_after_a_reboot_only() {
-        assert!(!needs_recheck(&entry(Some("a")), Some("a")));
-        assert!(needs_recheck(&entry(Some("a")), Some("b")));
-        assert!(needs_recheck(&entry(Some("a")), None));
-    }
 
     #[test]
     fn deferred_falls_back_to_full_without_a_boot_id() {

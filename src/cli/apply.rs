@@ -1,0 +1,126 @@
+//! `golock apply`: recover first, plan (or load a saved plan), ask, then
+//! execute the plan under one journaled transaction.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use super::args::ApplyArgs;
+use super::context::Context;
+use super::error::{CommandError, Result};
+use super::exit;
+use super::recover::recover_holding_lock;
+use crate::apply;
+use crate::fetch;
+use crate::fsx::{self, Context as _};
+use crate::plan::{self, Plan, PlanOptions};
+use crate::txn::{HostLock, Wait};
+
+pub(super) fn run(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
+    ctx.ensure_locked(&args.flags)?;
+    ctx.load_lockfile()?; // a bad lockfile is reported before anything is created
+    let wait = if args.no_wait { Wait::No } else { Wait::Block };
+    let _lock = HostLock::acquire(&ctx.layout.lock_file(), wait, |pid| ctx.waiting(pid))?;
+    recover_holding_lock(ctx)?;
+    let mut opts = ctx.plan_options(&args.flags)?;
+    let unpacked = match &args.bundle {
+        Some(bundle) => {
+            let dir = ctx
+                .layout
+                .staging_dir()
+                .join(format!("bundle-{}", std::process::id()));
+            if let Err(refused) = ctx.use_bundle(bundle, &dir, &mut opts) {
+                // A refused bundle leaves nothing of itself in staging.
+                fsx::remove_tree_opt(&dir)?;
+                return Err(refused);
+            }
+            Some(dir)
+        }
+        None => None,
+    };
+    let result = apply_planned(ctx, args, &opts);
+    if let Some(dir) = unpacked {
+        fsx::remove_tree_opt(&dir)?;
+    }
+    result
+}
+
+fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<u8> {
+    let (lock, observed, fresh) = ctx.compute_plan(opts)?;
+    let plan = match &args.plan {
+        Some(path) => Plan::from_saved(
+            &fsx::read(path).map_err(|e| fsx::FsError {
+                op: "read plan",
+                ..e
+            })?,
+            path,
+            &hex::encode(lock.sha256),
+            &observed.fingerprint(),
+        )?,
+        None => fresh,
+    };
+    if plan.is_empty() {
+        ctx.say(plan::NO_CHANGES_MESSAGE);
+        return Ok(exit::OK);
+    }
+    if !ctx.quiet {
+        ctx.print_plan(&plan);
+    }
+    // Before the first mutation: a path golock cannot write fails here, not halfway.
+    apply::check_writable(&plan, &ctx.layout)?;
+    if !args.yes && !confirmed()? {
+        return Err(CommandError::Cancelled);
+    }
+    apply::execute(&plan, &ctx.layout, &apply_options(ctx, args))?;
+    let s = plan.summary;
+    ctx.say(format!(
+        "Apply complete! {} installed, {} changed, {} removed.",
+        s.install, s.change, s.remove
+    ));
+    Ok(exit::OK)
+}
+
+fn apply_options(ctx: &Context, args: &ApplyArgs) -> apply::Options {
+    apply::Options {
+        progress_bar: !ctx.quiet,
+        limits: crate::archive::Limits {
+            max_unpacked_bytes: args.max_unpacked_bytes,
+            max_entries: args.max_entries,
+        },
+        http: http_options(args),
+        sync: apply::SyncMode::from(args.sync).effective(ctx.env.boot_id.as_deref()),
+        boot_id: ctx.env.boot_id.clone(),
+    }
+}
+
+/// HTTP settings, built once for every download of the apply (toolchain
+/// archives and module files alike): the environment (proxies,
+/// SSL_CERT_FILE), `--cacert`, `--http-timeout`, `--http-retries` and
+/// `--http-min-rate`.
+fn http_options(args: &ApplyArgs) -> fetch::HttpOptions {
+    let mut opts = fetch::HttpOptions::from_env();
+    if let Some(ca) = &args.cacert {
+        opts.ca_file = Some(ca.clone());
+    }
+    opts.read_timeout = std::time::Duration::from_secs_f64(args.http_timeout);
+    opts.connect_timeout = opts.read_timeout.min(opts.connect_timeout);
+    opts.retries = args.http_retries;
+    opts.min_rate = args.http_min_rate;
+    opts
+}
+
+/// Ask like terraform when a person is at the terminal; scripts and CI
+/// (stdin not a terminal) are not asked.
+fn confirmed() -> Result<bool> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Ok(true);
+    }
+    eprint!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .ctx("read answer", Path::new("<stdin>"))?;
+    Ok(answer.trim() == "yes")
+}

@@ -1,0 +1,51 @@
+//! `golock check`: drift for hooks and CI, between golock.toml and the
+//! repo's go.mod/go.sum and (unless `--repo-only`) the host.
+
+use super::args::CheckArgs;
+use super::context::Context;
+use super::error::Result;
+use super::exit;
+use crate::lockfile::gomod;
+
+pub(super) fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
+    ctx.ensure_locked(&args.flags)?;
+    let lock = ctx.load_lockfile()?;
+    let mut drifted: Vec<String> = gomod::drift(&lock)?
+        .into_iter()
+        .map(|d| format!("repo: {d}"))
+        .collect();
+    if !args.repo_only {
+        drifted.extend(host_drift(ctx, args)?);
+    }
+    if drifted.is_empty() {
+        ctx.say(if args.repo_only {
+            "In sync: golock.toml matches go.mod and go.sum."
+        } else {
+            "In sync: the host and the repo match golock.toml."
+        });
+        return Ok(exit::OK);
+    }
+    for line in &drifted {
+        println!("drift: {line}");
+    }
+    ctx.say(format!("{} drifted item(s).", drifted.len()));
+    Ok(exit::CHANGES)
+}
+
+/// A pending journal, and every action a plan would take.
+fn host_drift(ctx: &Context, args: &CheckArgs) -> Result<Vec<String>> {
+    let mut drifted: Vec<String> = ctx
+        .pending_lines()?
+        .into_iter()
+        .map(|p| format!("host: {p}"))
+        .collect();
+    let mut opts = ctx.plan_options(&args.flags)?;
+    opts.force = true; // an edited block is drift to report, not a reason to stop
+    let (_, _, plan) = ctx.compute_plan(&opts)?;
+    drifted.extend(
+        plan.actions
+            .iter()
+            .map(|a| format!("host: {}", a.headline())),
+    );
+    Ok(drifted)
+}

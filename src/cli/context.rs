@@ -1,0 +1,182 @@
+//! What every handler shares: the paths from the global flags, output
+//! settings, loading the lockfile, computing a plan from the parsed plan
+//! flags, and recovering (or reporting) an interrupted apply.
+
+use std::path::{Path, PathBuf};
+
+use super::args::{Global, PlanFlags};
+use super::error::{CommandError, Result};
+use crate::apply;
+use crate::fetch;
+use crate::fsx::Context as _;
+use crate::host::layout::Layout;
+use crate::host::{self, HostEnv, Observed};
+use crate::lockfile::{self, Lockfile};
+use crate::plan::{self, ArchiveSource, Plan, PlanOptions};
+use crate::txn;
+
+/// Paths and output settings every command shares.
+pub struct Context {
+    pub layout: Layout,
+    pub lockfile: Option<PathBuf>,
+    pub cwd: PathBuf,
+    pub env: HostEnv,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+impl Context {
+    pub fn from_global(g: &Global) -> Result<Context> {
+        let cwd = std::env::current_dir().ctx("read current directory", Path::new("."))?;
+        let home = match &g.home {
+            Some(h) => cwd.join(h),
+            None => std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| cwd.join(h))
+                .ok_or(CommandError::NoHome)?,
+        };
+        let root = match &g.root {
+            Some(r) => cwd.join(r),
+            None => default_root(&home),
+        };
+        Ok(Context {
+            layout: Layout::new(root, home),
+            lockfile: g.lockfile.as_ref().map(|l| cwd.join(l)),
+            cwd,
+            env: HostEnv::from_process(),
+            quiet: g.quiet,
+            verbose: g.verbose,
+        })
+    }
+
+    pub fn load_lockfile(&self) -> Result<Lockfile> {
+        let path = match &self.lockfile {
+            Some(p) => p.clone(),
+            None => lockfile::find_upward(&self.cwd).ok_or_else(|| CommandError::NoLockfile {
+                cwd: self.cwd.clone(),
+            })?,
+        };
+        Ok(lockfile::load(&path, &self.layout.home)?)
+    }
+
+    /// A progress or status line on stderr, unless `-q`.
+    pub fn say(&self, msg: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// What this host's golock manages, for checking a journal before replay.
+    pub fn journal_scope(&self) -> txn::Scope {
+        let lock = self.load_lockfile().ok();
+        apply::journal_scope(&self.layout, &self.env, lock.as_ref())
+    }
+
+    /// Read-only commands never replay a journal; they say it is there.
+    pub fn pending_lines(&self) -> Result<Vec<String>> {
+        Ok(txn::pending(&self.layout)?
+            .iter()
+            .map(ToString::to_string)
+            .collect())
+    }
+
+    pub fn refuse_pending(&self) -> Result<()> {
+        match self.pending_lines()?.into_iter().next() {
+            Some(pending) => Err(CommandError::Pending { pending }),
+            None => Ok(()),
+        }
+    }
+
+    /// Said while waiting for another golock's host lock.
+    pub fn waiting(&self, holder: &str) {
+        self.say(format!(
+            "golock: waiting for another golock (pid {holder}) to release {}…",
+            self.layout.lock_file().display()
+        ));
+    }
+
+    /// `--locked`: golock.toml must already say everything this host needs.
+    pub fn ensure_locked(&self, flags: &PlanFlags) -> Result<()> {
+        if flags.locked {
+            lockfile::gomod::ensure_complete_for_host(&self.load_lockfile()?)?;
+        }
+        Ok(())
+    }
+
+    pub fn plan_options(&self, flags: &PlanFlags) -> Result<PlanOptions> {
+        Ok(PlanOptions {
+            prune: flags.prune,
+            force: flags.force,
+            archive: flags.archive.as_ref().map(|a| self.cwd.join(a)),
+            platform: None,
+            prune_modules: flags.prune_modules,
+            module_sources: self.module_sources(flags)?,
+        })
+    }
+
+    /// `--from-cache` dirs (their `cache/download` is a GOPROXY tree), then
+    /// `--proxy` sources; `None` keeps golock.toml's `[modules] proxies`.
+    fn module_sources(&self, flags: &PlanFlags) -> Result<Option<Vec<ArchiveSource>>> {
+        if flags.proxy.is_empty() && flags.from_cache.is_empty() {
+            return Ok(None);
+        }
+        let mut sources: Vec<ArchiveSource> = flags
+            .from_cache
+            .iter()
+            .map(|dir| ArchiveSource::File {
+                path: self.cwd.join(dir).join("cache/download"),
+            })
+            .collect();
+        for p in &flags.proxy {
+            sources.push(match fetch::ModuleSource::parse(p, &self.cwd)? {
+                fetch::ModuleSource::Dir(path) => ArchiveSource::File { path },
+                fetch::ModuleSource::Http(url) => ArchiveSource::Http { url },
+            });
+        }
+        Ok(Some(sources))
+    }
+
+    /// lockfile → host → plan.
+    pub fn compute_plan(&self, opts: &PlanOptions) -> Result<(Lockfile, Observed, Plan)> {
+        let lock = self.load_lockfile()?;
+        let observe = host::ObserveOptions {
+            list_unlocked_modules: opts.prune_modules,
+        };
+        let observed = host::observe(&lock, &self.layout, &self.env, &observe)?;
+        let plan = plan::plan(&lock, &observed, &self.layout, opts)?;
+        Ok((lock, observed, plan))
+    }
+
+    /// Warnings, `-v`'s in-place list, and the plan itself.
+    pub fn print_plan(&self, plan: &Plan) {
+        for warning in &plan.warnings {
+            self.say(format!("golock: warning: {warning}"));
+        }
+        if self.verbose {
+            for item in &plan.in_place {
+                println!("  = {item}");
+            }
+        }
+        print!("{plan}");
+    }
+
+    /// Verify a whole bundle into `dir`, then point the plan's sources at it.
+    pub fn use_bundle(&self, bundle: &Path, dir: &Path, opts: &mut PlanOptions) -> Result<()> {
+        let lock = self.load_lockfile()?;
+        let unpacked = crate::bundle::members::unpack_for_host(&lock, &self.cwd.join(bundle), dir)?;
+        if unpacked.archive.is_some() {
+            opts.archive = unpacked.archive;
+        }
+        opts.module_sources = Some(vec![ArchiveSource::File {
+            path: unpacked.modules,
+        }]);
+        Ok(())
+    }
+}
+
+fn default_root(home: &Path) -> PathBuf {
+    match std::env::var_os("XDG_DATA_HOME").map(PathBuf::from) {
+        Some(d) if d.is_absolute() => d.join("golock"),
+        _ => home.join(".local/share/golock"),
+    }
+}

@@ -1,0 +1,109 @@
+//! `golock recover`: roll back an interrupted apply (after checking its
+//! journal whole), or `--discard` it; and the recovery every apply runs first.
+
+use super::args::RecoverArgs;
+use super::context::Context;
+use super::error::{CommandError, Result};
+use super::exit;
+use crate::apply;
+use crate::txn::{self, HostLock, Wait};
+
+pub(super) fn run(ctx: &Context, args: &RecoverArgs) -> Result<u8> {
+    let _lock = HostLock::acquire(&ctx.layout.lock_file(), Wait::Block, |pid| ctx.waiting(pid))?;
+    if args.discard {
+        return discard(ctx);
+    }
+    if txn::pending(&ctx.layout)?.is_empty() {
+        ctx.say("Nothing to recover.");
+    }
+    recover_holding_lock(ctx)?;
+    Ok(exit::OK)
+}
+
+fn discard(ctx: &Context) -> Result<u8> {
+    let dropped = txn::discard(&ctx.layout, &ctx.journal_scope())?;
+    if dropped.is_empty() {
+        ctx.say("Nothing to discard.");
+    }
+    for d in &dropped {
+        println!("discarded {} without replaying it", d.journal.display());
+        for what in &d.would_undo {
+            println!("  would have undone: {what}");
+        }
+        for why in &d.problems {
+            println!("  refused because: {why}");
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Recover holding the lock; an error when a journal had to be kept.
+pub(super) fn recover_holding_lock(ctx: &Context) -> Result<()> {
+    let recovered = txn::recover(&ctx.layout, &ctx.journal_scope())?;
+    report_recovered(ctx, &recovered);
+    report_settled(
+        ctx,
+        apply::settle_holding_lock(&ctx.layout, ctx.env.boot_id.as_deref()),
+    );
+    let count = recovered.iter().filter(|r| r.journal_kept()).count();
+    if count > 0 {
+        return Err(CommandError::RecoveryIncomplete { count });
+    }
+    Ok(())
+}
+
+fn report_settled(ctx: &Context, settled: std::result::Result<Vec<String>, apply::SettleError>) {
+    match settled {
+        Ok(names) => {
+            for name in names {
+                ctx.say(format!("golock: {name} is intact after the reboot"));
+            }
+        }
+        // Only saves work: the host observation rechecks until it is recorded.
+        Err(e) => ctx.say(format!("golock: warning: {e}")),
+    }
+}
+
+fn report_recovered(ctx: &Context, recovered: &[txn::Recovered]) {
+    let list = |head: &str, items: &[String]| {
+        for what in items {
+            eprintln!("  {head}{what}");
+        }
+    };
+    for r in recovered {
+        match &r.verdict {
+            txn::Verdict::RolledForward => {
+                ctx.say(format!("golock: finished committed apply {}", r.id));
+            }
+            txn::Verdict::RolledBack { undone, kept } => {
+                ctx.say(format!("golock: rolled back interrupted apply {}", r.id));
+                if !ctx.quiet {
+                    list("", undone);
+                    list("", kept);
+                }
+            }
+            // Always shown, even with -q: the journal stays and needs a person.
+            txn::Verdict::Refused { problems } => {
+                eprintln!(
+                    "golock: refused the journal {}: nothing was replayed, it is kept",
+                    r.journal.display()
+                );
+                list("", problems);
+            }
+            txn::Verdict::Incomplete {
+                undone,
+                kept,
+                not_undone,
+            } => {
+                eprintln!(
+                    "golock: partly rolled back interrupted apply {}; the journal {} is kept",
+                    r.id,
+                    r.journal.display()
+                );
+                list("", undone);
+                list("", kept);
+                list("could not undo: ", not_undone);
+            }
+        }
+    }
+}

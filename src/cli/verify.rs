@@ -1,0 +1,35 @@
+//! `golock verify`: rehash the module cache and the installed toolchain.
+
+use super::args::VerifyArgs;
+use super::context::Context;
+use super::error::Result;
+use super::exit;
+use crate::host;
+
+/// A pending journal is a mismatch: the host is between two states, so
+/// what verify checks may be right by accident; the checks still run.
+pub(super) fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
+    let lock = ctx.load_lockfile()?;
+    let cache = host::gomodcache(&lock, &ctx.layout.home)?;
+    let mut problems = ctx.pending_lines()?;
+    problems.extend(host::verify::modules(&lock, &cache));
+    if !args.modules_only {
+        problems.extend(host::verify::toolchain(&lock, &ctx.layout));
+    }
+    if problems.is_empty() {
+        ctx.say(format!(
+            "Verified {} module(s){}.",
+            lock.modules.require.len(),
+            if args.modules_only {
+                ""
+            } else {
+                " and the installed toolchain"
+            }
+        ));
+        return Ok(exit::OK);
+    }
+    for p in &problems {
+        println!("mismatch: {p}");
+    }
+    Ok(exit::CHANGES)
+}
