@@ -224,3 +224,53 @@ fn when_every_proxy_fails_each_failure_is_listed() {
     assert!(out.contains("SECURITY ERROR"), "{out}");
     assert!(!cache.join("cache/download/corp.example").exists(), "{out}");
 }
+
+/// The HTTP flags reach module proxies, not only toolchain mirrors (issue
+/// #10): an unreadable `--cacert` fails the HTTP proxy with the CA error,
+/// while a directory proxy never builds an HTTP client and so never reads it.
+#[test]
+fn cacert_reaches_module_proxies_and_directories_need_no_client() {
+    let missing_ca = "/nonexistent/golock-test-ca.pem";
+    let (url, log) = proxy_server();
+    let (h, cache) = module_host(&[format!("{url}/good")]);
+    let out = h.expect(&["apply", "-y", "--cacert", missing_ca], 1);
+    assert!(out.contains("cannot use CA bundle"), "{out}");
+    assert!(out.contains("golock-test-ca.pem"), "{out}");
+    assert!(
+        log.lock().unwrap().is_empty(),
+        "no request without a client"
+    );
+    assert!(!cache.join("cache/download/corp.example").exists(), "{out}");
+
+    let dir = corpus().join("proxy");
+    let (h, cache) = module_host(&[dir.display().to_string()]);
+    h.expect(&["apply", "-y", "--cacert", missing_ca], 0);
+    assert!(
+        cache
+            .join("cache/download/corp.example/many/@v/v1.0.0.zip")
+            .is_file()
+    );
+}
+
+/// `golock lock` takes the same HTTP flags: its release index download
+/// uses them.
+#[test]
+fn lock_index_downloads_use_the_http_flags() {
+    let (url, log) = serve(|_, s| head(s, "500 Internal Server Error", Some(0)));
+    let h = Host::new();
+    h.lock(NEW, "");
+    let index = format!("{url}/dl/index.json");
+    let out = h.expect(
+        &["lock", "--index", &index, "--cacert", "/nonexistent/ca.pem"],
+        1,
+    );
+    assert!(out.contains("cannot use CA bundle"), "{out}");
+    assert!(log.lock().unwrap().is_empty());
+    let out = h.expect(&["lock", "--index", &index, "--http-retries", "0"], 1);
+    assert!(out.contains("HTTP 500"), "{out}");
+    assert_eq!(
+        log.lock().unwrap().len(),
+        1,
+        "--http-retries 0: one request"
+    );
+}

@@ -73,7 +73,7 @@ fn basic_example_has_the_documented_content() {
     assert_eq!(lockfile.go.version.dir_name(), "go1.27.3");
     assert_eq!(
         lockfile.go.mirrors,
-        vec![golock::lockfile::Source::Dir(
+        vec![golock::fetch::Source::Local(
             repo_path("examples/basic").join("../../target/golock-test/archives")
         )]
     );

@@ -6,6 +6,7 @@
 pub mod manifest;
 mod modules;
 pub mod preflight;
+mod report;
 mod scope;
 pub mod settle;
 mod toolchain;
@@ -22,6 +23,7 @@ use crate::txn::checkpoint::{self, Checkpoint, FileStep, RenameStep};
 use crate::txn::interrupt::{self, Interrupted, Signal};
 use crate::txn::{Transaction, TxnError};
 pub use preflight::{UnwritableError, check_writable};
+pub use report::{Reporter, Silent};
 pub use scope::journal_scope;
 pub use settle::{SettleError, SyncMode, settle, settle_holding_lock};
 
@@ -103,13 +105,16 @@ fn rolled_back_help(undone: &[String]) -> String {
     }
 }
 
-/// How apply reports progress; the CLI decides where it goes.
+/// What the CLI hands apply: where progress goes, the caps, the HTTP client.
 pub struct Options {
-    pub progress_bar: bool,
+    /// Told how far each archive extraction got (the CLI draws a bar).
+    pub reporter: Box<dyn Reporter>,
     /// Caps for Go archives.
     pub limits: crate::archive::Limits,
-    /// Timeouts, retries, proxies and CA for HTTP(S) mirrors.
-    pub http: crate::fetch::HttpOptions,
+    /// The one HTTP client of the run (built on first use, with the
+    /// timeouts, retries, proxies and CA the CLI was given), for toolchain
+    /// mirrors and module proxies alike.
+    pub http: crate::fetch::Client,
     /// Whether to wait for toolchain data to reach the disk (already
     /// resolved against `boot_id`), and the boot to record when not.
     pub sync: SyncMode,

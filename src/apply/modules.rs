@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::ApplyError;
-use crate::fetch::{self, FetchError, Http, HttpOptions, ModFile, ModuleSource};
+use crate::fetch::{self, Client, FetchError, ModFile, Source};
 use crate::fsx::{self, Context};
 use crate::modcache::{self, CacheLayout, ModError, ZipLimits};
-use crate::plan::{Action, ArchiveSource};
+use crate::plan::Action;
 use crate::txn::checkpoint::{FileStep, RenameStep};
 use crate::txn::interrupt::{self, Interrupted};
 use crate::txn::{Transaction, TxnError};
@@ -96,7 +96,7 @@ struct Job<'a> {
     version: &'a str,
     zip: Option<&'a str>,
     go_mod: &'a str,
-    sources: Vec<ModuleSource>,
+    sources: &'a [Source],
     repair: bool,
     layout: CacheLayout,
 }
@@ -147,7 +147,7 @@ enum Presence {
 
 pub fn install(
     actions: &[&Action],
-    http: &HttpOptions,
+    client: &Client,
     txn: &mut Transaction,
 ) -> Result<(), ApplyError> {
     let jobs: Vec<Job> = actions.iter().filter_map(|a| job_of(a)).collect();
@@ -155,7 +155,6 @@ pub fn install(
         return Ok(());
     };
     let cache_root = first.layout.root.clone();
-    let http = client(&jobs, http)?;
     let staging = cache_root.join(format!("cache/.golock-staging-{}", txn.id()));
     txn.create_dirs(std::slice::from_ref(&staging))?;
     let staged: Vec<Result<Staged, ModuleError>> = jobs
@@ -163,7 +162,7 @@ pub fn install(
         .enumerate()
         .map(|(i, job)| {
             interrupt::check()?;
-            stage(job, &staging.join(i.to_string()), &http)
+            stage(job, &staging.join(i.to_string()), client)
         })
         .collect();
     let staged = staged.into_iter().collect::<Result<Vec<_>, _>>()?;
@@ -191,34 +190,9 @@ fn job_of(action: &Action) -> Option<Job<'_>> {
         version,
         zip: zip.as_deref(),
         go_mod,
-        sources: sources.iter().map(module_source).collect(),
+        sources,
         repair: repair.is_some(),
         layout: CacheLayout::new(cache),
-    })
-}
-
-fn module_source(source: &ArchiveSource) -> ModuleSource {
-    match source {
-        ArchiveSource::File { path } => ModuleSource::Dir(path.clone()),
-        ArchiveSource::Http { url } => ModuleSource::Http(url.clone()),
-    }
-}
-
-/// One HTTP client for the batch, with the CLI's options (`--http-timeout`,
-/// `--http-retries`, `--cacert`, proxies); without HTTP sources the options
-/// are not even read (a bad CA file only matters where it is used).
-fn client(jobs: &[Job], opts: &HttpOptions) -> Result<Http, ModuleError> {
-    let any_http = jobs
-        .iter()
-        .any(|j| j.sources.iter().any(|s| matches!(s, ModuleSource::Http(_))));
-    let opts = if any_http {
-        opts.clone()
-    } else {
-        HttpOptions::default()
-    };
-    Http::new(opts).map_err(|source| ModuleError::Fetch {
-        module: "(http client)".into(),
-        source: Box::new(source),
     })
 }
 
@@ -226,12 +200,12 @@ fn client(jobs: &[Job], opts: &HttpOptions) -> Result<Http, ModuleError> {
 /// locked. A source that fails for it (an error status, a timeout, bytes
 /// that do not match the lock, a zip that is not one) is skipped for the
 /// next; when none serves it, every source's failure is reported.
-fn stage(job: &Job, dir: &Path, http: &Http) -> Result<Staged, ModuleError> {
+fn stage(job: &Job, dir: &Path, client: &Client) -> Result<Staged, ModuleError> {
     fs::create_dir(dir).ctx("create directory", dir)?;
     let mut failures: Vec<(String, ModuleError)> = Vec::new();
     for (i, source) in job.sources.iter().enumerate() {
         let attempt = dir.join(format!("s{i}"));
-        match stage_from(job, &attempt, http, std::slice::from_ref(source)) {
+        match stage_from(job, &attempt, client, std::slice::from_ref(source)) {
             Ok(staged) => return Ok(staged),
             Err(e @ ModuleError::Fs(_)) => return Err(e),
             Err(e) => {
@@ -275,8 +249,8 @@ fn one_line(e: &ModuleError) -> String {
 fn stage_from(
     job: &Job,
     dir: &Path,
-    http: &Http,
-    sources: &[ModuleSource],
+    client: &Client,
+    sources: &[Source],
 ) -> Result<Staged, ModuleError> {
     fs::create_dir(dir).ctx("create directory", dir)?;
     let invalid = |source| ModuleError::Invalid {
@@ -298,7 +272,7 @@ fn stage_from(
         }),
     };
     let go_mod = fetched(
-        fetch::fetch_bytes(http, sources, &rel(ModFile::Mod), MAX_GO_MOD),
+        fetch::fetch_bytes(client, sources, &rel(ModFile::Mod), MAX_GO_MOD),
         ".mod",
     )?;
     expect_hash(job, "go.mod", job.go_mod, &modcache::hash_go_mod(&go_mod))?;
@@ -316,13 +290,12 @@ fn stage_from(
         layout.mod_file(job.path, job.version),
     )?];
     if let Some(zip_h1) = job.zip {
-        let info =
-            fetch::fetch_bytes(http, sources, &rel(ModFile::Info), MAX_INFO).map_err(|source| {
-                ModuleError::Fetch {
-                    module: job.name(),
-                    source: Box::new(source),
-                }
-            })?;
+        let info = fetch::fetch_bytes(client, sources, &rel(ModFile::Info), MAX_INFO).map_err(
+            |source| ModuleError::Fetch {
+                module: job.name(),
+                source: Box::new(source),
+            },
+        )?;
         parts.push(part(
             PartKind::Info,
             write_staged(
@@ -334,7 +307,7 @@ fn stage_from(
         )?);
         let zip = dir.join("zip");
         let got = fetch::fetch_to_file(
-            http,
+            client,
             sources,
             &rel(ModFile::Zip),
             &zip,

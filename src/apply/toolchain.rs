@@ -9,18 +9,16 @@
 //! once the sha256 matched, for later applies and `golock bundle`.
 
 use std::fs::{self, File};
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-
-use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{ApplyError, Options};
 use crate::apply::manifest::Manifest;
 use crate::archive::{self, ArchiveError};
-use crate::fetch::{self, FetchError, Http, Limit, ResumingDownload};
+use crate::fetch::{self, FetchError, Http, Limit, ResumingDownload, Source};
 use crate::fsx::{self, Context};
 use crate::host::layout::Layout;
-use crate::plan::{Action, ArchiveSource};
+use crate::plan::Action;
 use crate::txn::Transaction;
 use crate::txn::checkpoint::{self, Checkpoint, FileStep, RenameStep};
 use crate::txn::interrupt::{self, Interrupted};
@@ -167,14 +165,13 @@ fn extract_from_first_good(
     file: &str,
     sha256: &str,
     size: u64,
-    sources: &[ArchiveSource],
+    sources: &[Source],
     layout: &Layout,
     dest: &Path,
     opts: &Options,
 ) -> Result<(PathBuf, Written), ToolchainError> {
     let cached = layout.archive_cache(sha256);
     let mut tried = Vec::new();
-    let mut http: Option<Http> = None;
     let want = Wanted { sha256, size };
     if cached.exists() {
         fresh_dir(dest)?;
@@ -191,10 +188,12 @@ fn extract_from_first_good(
     for source in sources {
         fresh_dir(dest)?;
         let got = match source {
-            ArchiveSource::File { path } => {
+            Source::Local(path) => {
                 extract_one(path, dest, &want, opts).map(|files| (path.clone(), files))
             }
-            ArchiveSource::Http { url } => client(&mut http, opts)
+            Source::Http(url) => opts
+                .http
+                .http()
                 .map_err(|e| Failed::Source(e.to_string()))
                 .and_then(|client| extract_http(client, url, &cached, dest, &want, opts)),
         };
@@ -203,7 +202,7 @@ fn extract_from_first_good(
             Err(Failed::Disk(full)) => return Err(gave_up(dest, full)),
             Err(Failed::Source(reason)) => {
                 interrupt::check()?;
-                tried.push(format!("  {}: {reason}", describe(source)));
+                tried.push(format!("  {}: {reason}", source.describe()));
             }
         }
     }
@@ -234,22 +233,6 @@ type Written = Vec<archive::WrittenFile>;
 struct Wanted<'a> {
     sha256: &'a str,
     size: u64,
-}
-
-fn describe(source: &ArchiveSource) -> String {
-    match source {
-        ArchiveSource::File { path } => path.display().to_string(),
-        ArchiveSource::Http { url } => url.clone(),
-    }
-}
-
-/// The HTTP client, built on first use (a bad proxy or CA setting fails
-/// each HTTP mirror, not the directory ones).
-fn client<'a>(http: &'a mut Option<Http>, opts: &Options) -> Result<&'a Http, FetchError> {
-    if let Some(client) = http {
-        return Ok(client);
-    }
-    Ok(http.insert(Http::new(opts.http.clone())?))
 }
 
 /// Open, size-check and extract one local archive into the empty `dest`,
@@ -447,9 +430,12 @@ fn extract_verified(
     expected: &str,
     opts: &Options,
 ) -> Result<Written, ToolchainError> {
-    let bar = progress_bar(opts, sizes.archive, path);
-    let result = archive::extract_tar_gz(archive, dest, &opts.limits, &mut |n| bar.set_position(n));
-    bar.finish_and_clear();
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    opts.reporter.on_archive_start(&name, sizes.archive);
+    let result = archive::extract_tar_gz(archive, dest, &opts.limits, &mut |n| {
+        opts.reporter.on_archive_progress(n)
+    });
+    opts.reporter.on_archive_done();
     let failure = match result {
         Ok(done) if hex::encode(done.sha256) == expected => return Ok(done.files),
         Ok(done) => ToolchainError::ChecksumMismatch {
@@ -468,24 +454,6 @@ fn extract_verified(
     };
     fsx::remove_tree_opt(dest)?;
     Err(failure)
-}
-
-fn progress_bar(opts: &Options, total: u64, path: &Path) -> ProgressBar {
-    if !opts.progress_bar || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total);
-    let style =
-        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-    bar.set_style(style);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    bar.set_message(name);
-    bar
 }
 
 fn check_shape(path: &Path, dest: &Path, version: &str) -> Result<(), ToolchainError> {

@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::fetch::Source;
 use crate::fsx;
 use crate::host::layout::Layout;
-use crate::lockfile::{Lockfile, ModuleHashes, Platform, Source};
+use crate::lockfile::{Lockfile, ModuleHashes, Platform};
 use crate::modcache;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -64,7 +65,7 @@ fn local_archive(
 ) -> Result<PathBuf, MemberError> {
     let candidates = std::iter::once(layout.archive_cache(sha256)).chain(
         lock.go.mirrors.iter().filter_map(|m| match m {
-            Source::Dir(d) => Some(d.join(file)),
+            Source::Local(d) => Some(d.join(file)),
             Source::Http(_) => None,
         }),
     );
@@ -84,7 +85,7 @@ fn local_archive(
 fn module_members(lock: &Lockfile, cache: &Path) -> Result<Vec<(String, PathBuf)>, MemberError> {
     let mut roots = vec![cache.join("cache/download")];
     roots.extend(lock.modules.proxies.iter().filter_map(|s| match s {
-        Source::Dir(d) => Some(d.clone()),
+        Source::Local(d) => Some(d.clone()),
         Source::Http(_) => None,
     }));
     let mut members = Vec::new();

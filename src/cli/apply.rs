@@ -10,7 +10,6 @@ use super::error::{CommandError, Result};
 use super::exit;
 use super::recover::recover_holding_lock;
 use crate::apply;
-use crate::fetch;
 use crate::fsx::{self, Context as _};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::txn::{HostLock, Wait};
@@ -81,31 +80,15 @@ fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<
 
 fn apply_options(ctx: &Context, args: &ApplyArgs) -> apply::Options {
     apply::Options {
-        progress_bar: !ctx.quiet,
+        reporter: super::progress::reporter(ctx.quiet),
         limits: crate::archive::Limits {
             max_unpacked_bytes: args.max_unpacked_bytes,
             max_entries: args.max_entries,
         },
-        http: http_options(args),
+        http: args.http.client(),
         sync: apply::SyncMode::from(args.sync).effective(ctx.env.boot_id.as_deref()),
         boot_id: ctx.env.boot_id.clone(),
     }
-}
-
-/// HTTP settings, built once for every download of the apply (toolchain
-/// archives and module files alike): the environment (proxies,
-/// SSL_CERT_FILE), `--cacert`, `--http-timeout`, `--http-retries` and
-/// `--http-min-rate`.
-fn http_options(args: &ApplyArgs) -> fetch::HttpOptions {
-    let mut opts = fetch::HttpOptions::from_env();
-    if let Some(ca) = &args.cacert {
-        opts.ca_file = Some(ca.clone());
-    }
-    opts.read_timeout = std::time::Duration::from_secs_f64(args.http_timeout);
-    opts.connect_timeout = opts.read_timeout.min(opts.connect_timeout);
-    opts.retries = args.http_retries;
-    opts.min_rate = args.http_min_rate;
-    opts
 }
 
 /// Ask like terraform when a person is at the terminal; scripts and CI

@@ -94,6 +94,54 @@ pub struct LockArgs {
     /// A go.dev-style release index (JSON, `?mode=json&include=all`): file or URL
     #[arg(long, value_name = "FILE|URL")]
     pub index: Option<String>,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// How golock talks to HTTP(S) mirrors and proxies: one set of flags, for
+/// every command that downloads (toolchain archives and modules alike).
+#[derive(Debug, Args)]
+pub struct HttpArgs {
+    /// Extra CA bundle (PEM) for HTTPS mirrors (also: SSL_CERT_FILE)
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Seconds an HTTP connection may stay silent before the try fails
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub http_timeout: f64,
+    /// Retries per mirror (with backoff) on connect errors, 5xx and truncation
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub http_retries: u32,
+    /// Slowest accepted download, in bytes per second: a file of N bytes
+    /// must arrive within 2 x --http-timeout + N / this rate (retries included)
+    #[arg(
+        long,
+        value_name = "BYTES_PER_SEC",
+        env = "GOLOCK_HTTP_MIN_RATE",
+        default_value_t = crate::fetch::http::DEFAULT_MIN_RATE,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub http_min_rate: u64,
+}
+
+impl HttpArgs {
+    /// The environment (HTTP(S)_PROXY, NO_PROXY, SSL_CERT_FILE) with these
+    /// flags on top: what every download of the command uses.
+    pub fn options(&self) -> crate::fetch::HttpOptions {
+        let mut opts = crate::fetch::HttpOptions::from_env();
+        if let Some(ca) = &self.cacert {
+            opts.ca_file = Some(ca.clone());
+        }
+        opts.read_timeout = std::time::Duration::from_secs_f64(self.http_timeout);
+        opts.connect_timeout = opts.read_timeout.min(opts.connect_timeout);
+        opts.retries = self.http_retries;
+        opts.min_rate = self.http_min_rate;
+        opts
+    }
+
+    /// The command's one HTTP client, built on its first use.
+    pub fn client(&self) -> crate::fetch::Client {
+        crate::fetch::Client::new(self.options())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -188,25 +236,8 @@ pub struct ApplyArgs {
     /// Cap on the number of entries in a Go archive
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_entries: u64,
-    /// Extra CA bundle (PEM) for HTTPS mirrors (also: SSL_CERT_FILE)
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    /// Seconds an HTTP connection may stay silent before the try fails
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
-    pub http_timeout: f64,
-    /// Retries per mirror (with backoff) on connect errors, 5xx and truncation
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    pub http_retries: u32,
-    /// Slowest accepted download, in bytes per second: a file of N bytes
-    /// must arrive within 2 x --http-timeout + N / this rate (retries included)
-    #[arg(
-        long,
-        value_name = "BYTES_PER_SEC",
-        env = "GOLOCK_HTTP_MIN_RATE",
-        default_value_t = crate::fetch::http::DEFAULT_MIN_RATE,
-        value_parser = clap::value_parser!(u64).range(1..)
-    )]
-    pub http_min_rate: u64,
+    #[command(flatten)]
+    pub http: HttpArgs,
     /// `full`: wait until the toolchain's data is on disk before installing
     /// it. `deferred`: leave it to the kernel and rehash the toolchain after
     /// a reboot (falls back to `full` where reboots cannot be told apart)

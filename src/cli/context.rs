@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use super::args::{Global, PlanFlags};
 use super::error::{CommandError, Result};
 use crate::apply;
-use crate::fetch;
+use crate::fetch::{self, FetchError, Source};
 use crate::fsx::Context as _;
 use crate::host::layout::Layout;
 use crate::host::{self, HostEnv, Observed};
 use crate::lockfile::{self, Lockfile};
-use crate::plan::{self, ArchiveSource, Plan, PlanOptions};
+use crate::plan::{self, Plan, PlanOptions};
 use crate::txn;
 
 /// Paths and output settings every command shares.
@@ -116,22 +116,21 @@ impl Context {
 
     /// `--from-cache` dirs (their `cache/download` is a GOPROXY tree), then
     /// `--proxy` sources; `None` keeps golock.toml's `[modules] proxies`.
-    fn module_sources(&self, flags: &PlanFlags) -> Result<Option<Vec<ArchiveSource>>> {
+    fn module_sources(&self, flags: &PlanFlags) -> Result<Option<Vec<Source>>> {
         if flags.proxy.is_empty() && flags.from_cache.is_empty() {
             return Ok(None);
         }
-        let mut sources: Vec<ArchiveSource> = flags
+        let mut sources: Vec<Source> = flags
             .from_cache
             .iter()
-            .map(|dir| ArchiveSource::File {
-                path: self.cwd.join(dir).join("cache/download"),
-            })
+            .map(|dir| Source::Local(self.cwd.join(dir).join("cache/download")))
             .collect();
         for p in &flags.proxy {
-            sources.push(match fetch::ModuleSource::parse(p, &self.cwd)? {
-                fetch::ModuleSource::Dir(path) => ArchiveSource::File { path },
-                fetch::ModuleSource::Http(url) => ArchiveSource::Http { url },
-            });
+            let source = Source::parse_proxy(p, &self.cwd).map_err(|e| FetchError::BadSource {
+                input: fetch::redact_url(p.trim()),
+                reason: e.reason,
+            })?;
+            sources.push(source);
         }
         Ok(Some(sources))
     }
@@ -167,9 +166,7 @@ impl Context {
         if unpacked.archive.is_some() {
             opts.archive = unpacked.archive;
         }
-        opts.module_sources = Some(vec![ArchiveSource::File {
-            path: unpacked.modules,
-        }]);
+        opts.module_sources = Some(vec![Source::Local(unpacked.modules)]);
         Ok(())
     }
 }

@@ -15,14 +15,16 @@ pub(super) fn run(ctx: &Context, args: &LockArgs) -> Result<u8> {
         Some(p) => Some(ctx.cwd.join(p)),
         None => Some(lock.dir.join("go.sum")).filter(|p| p.exists()),
     };
+    let client = args.http.client();
     let index = match &args.index {
-        Some(what) => Some(checksums::load_index(what, &ctx.cwd)?),
+        Some(what) => Some(checksums::load_index(what, &ctx.cwd, &client)?),
         None => None,
     };
     let inputs = checksums::RelockInputs {
         go_sum: go_sum.as_deref(),
         index: index.as_deref(),
         update: args.update,
+        client: &client,
     };
     let relock = checksums::relock(&lock, &text, &inputs)?;
     for platform in &relock.unfound {

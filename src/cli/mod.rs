@@ -14,6 +14,7 @@ mod error;
 mod init;
 mod lock;
 mod plan;
+mod progress;
 mod recover;
 mod verify;
 

@@ -14,7 +14,7 @@ use ureq::http::Response;
 
 use super::FetchError;
 use super::http::{Deadline, FileSink, Http, RetryBudget, Sink, expect_status, read_error};
-use super::proxy::redact_url;
+use super::source::redact_url;
 
 /// `<dest>.partial`: where a download is kept until the file is complete.
 pub fn partial_path(dest: &Path) -> PathBuf {

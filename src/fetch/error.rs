@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// Why one module source could not provide a file.
 #[derive(Debug, Clone)]
 pub struct SourceFailure {
-    /// The source, as [`crate::fetch::ModuleSource::describe`] prints it.
+    /// The source, as [`crate::fetch::Source::describe`] prints it.
     pub source: String,
     /// What went wrong there ("not found", or the error message).
     pub reason: String,

@@ -19,7 +19,7 @@ use ureq::{Agent, Body};
 
 use super::FetchError;
 use super::netproxy::{NoProxy, normalize_proxy};
-use super::proxy::redact_url;
+use super::source::redact_url;
 
 /// The longest pause between two attempts, however many were made.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);

@@ -2,7 +2,9 @@
 //! sources (directories and HTTP mirrors), and single URLs (toolchain
 //! archives) with resume and retries.
 //!
-//! * [`proxy`]: the GOPROXY protocol (sources, file layout, URL building).
+//! * [`source`]: the one source type (directory, file or URL) and its parsing.
+//! * [`client`]: the HTTP client of a run, built on first use.
+//! * [`proxy`]: the GOPROXY protocol (file layout, URL building).
 //! * [`http`]: the HTTP client, its options, retries and body copying.
 //! * [`netproxy`]: HTTP_PROXY / HTTPS_PROXY / NO_PROXY semantics.
 //! * `download`: resumable downloads and streaming reads.
@@ -11,11 +13,13 @@
 //! any error): "not found" (404/410, missing file) moves on quietly, any
 //! other failure is remembered and reported if no source has the file.
 
+mod client;
 mod download;
 mod error;
 pub mod http;
 pub mod netproxy;
 pub mod proxy;
+pub mod source;
 
 #[cfg(test)]
 mod tests;
@@ -28,10 +32,12 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+pub use client::Client;
 pub use download::{Limit, ResumingDownload, partial_path};
 pub use error::{Failures, FetchError, SourceFailure};
 pub use http::{Http, HttpOptions};
-pub use proxy::{ModFile, ModuleSource, list_rel_path, proxy_rel_path};
+pub use proxy::{ModFile, list_rel_path, proxy_rel_path};
+pub use source::{Source, SourceError, redact_url};
 
 use http::{FileSink, Sink};
 
@@ -49,13 +55,13 @@ pub struct Fetched {
 /// any other failure of a source is remembered and the next source tried,
 /// and if none has it the error lists every source and why.
 pub fn fetch_bytes(
-    http: &Http,
-    sources: &[ModuleSource],
+    client: &Client,
+    sources: &[Source],
     rel: &str,
     max: u64,
 ) -> Result<Option<Vec<u8>>, FetchError> {
     let mut buf = Vec::new();
-    let got = try_sources(http, sources, rel, max, &mut buf)?;
+    let got = try_sources(client, sources, rel, max, &mut buf)?;
     Ok(got.map(|_| buf))
 }
 
@@ -63,8 +69,8 @@ pub fn fetch_bytes(
 /// it is written (not fsynced: callers stage many files and sync the
 /// filesystem once), and removed again when nothing was fetched.
 pub fn fetch_to_file(
-    http: &Http,
-    sources: &[ModuleSource],
+    client: &Client,
+    sources: &[Source],
     rel: &str,
     dest: &Path,
     max: u64,
@@ -78,7 +84,7 @@ pub fn fetch_to_file(
         file,
         path: dest.to_path_buf(),
     };
-    let result = try_sources(http, sources, rel, max, &mut sink);
+    let result = try_sources(client, sources, rel, max, &mut sink);
     if !matches!(result, Ok(Some(_))) {
         let _ = std::fs::remove_file(dest);
     }
@@ -86,8 +92,8 @@ pub fn fetch_to_file(
 }
 
 fn try_sources(
-    http: &Http,
-    sources: &[ModuleSource],
+    client: &Client,
+    sources: &[Source],
     rel: &str,
     max: u64,
     sink: &mut dyn Sink,
@@ -101,8 +107,10 @@ fn try_sources(
     for source in sources {
         sink.reset()?;
         let got = match source {
-            ModuleSource::Dir(root) => from_dir(&proxy::dir_file(root, rel), sink, max),
-            ModuleSource::Http(base) => http.get_into(&proxy::http_url(base, rel), sink, max),
+            Source::Local(root) => from_dir(&proxy::dir_file(root, rel), sink, max),
+            Source::Http(base) => client
+                .http()
+                .and_then(|http| http.get_into(&proxy::http_url(base, rel), sink, max)),
         };
         let reason = match got {
             Ok(Some((size, sha256))) => {

@@ -27,6 +27,11 @@ fn client() -> Http {
     Http::new(opts()).expect("client")
 }
 
+/// The lazily built client [`fetch_bytes`] and [`fetch_to_file`] take.
+fn sources_client() -> Client {
+    Client::new(opts())
+}
+
 /// Deterministic, non-repeating-looking test data.
 fn data(len: usize) -> Vec<u8> {
     (0..len)
@@ -38,8 +43,8 @@ fn sha(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-fn http_source(s: &Server, prefix: &str) -> ModuleSource {
-    ModuleSource::Http(format!("{}{prefix}", s.url()))
+fn http_source(s: &Server, prefix: &str) -> Source {
+    Source::Http(format!("{}{prefix}", s.url()))
 }
 
 const REL: &str = "example.com/!m/@v/v1.0.0.mod";
@@ -50,7 +55,13 @@ fn retries_a_500_then_succeeds() {
         0 => Reply::status(500, "Internal Server Error"),
         _ => Reply::ok(b"module example.com/M\n"),
     });
-    let got = fetch_bytes(&client(), &[http_source(&server, "/proxy/")], REL, MAX).unwrap();
+    let got = fetch_bytes(
+        &sources_client(),
+        &[http_source(&server, "/proxy/")],
+        REL,
+        MAX,
+    )
+    .unwrap();
     assert_eq!(got.as_deref(), Some(&b"module example.com/M\n"[..]));
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
@@ -70,9 +81,15 @@ fn truncated_body_is_retried_for_module_files() {
     });
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("v1.0.0.zip");
-    let got = fetch_to_file(&client(), &[http_source(&server, "")], REL, &dest, MAX)
-        .unwrap()
-        .unwrap();
+    let got = fetch_to_file(
+        &sources_client(),
+        &[http_source(&server, "")],
+        REL,
+        &dest,
+        MAX,
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(fs::read(&dest).unwrap(), body);
     assert_eq!((got.size, got.sha256), (body.len() as u64, sha(&body)));
     assert_eq!(server.requests().len(), 2);
@@ -145,7 +162,7 @@ fn not_found_on_the_first_source_falls_through_to_the_second() {
     let sources = [http_source(&a, ""), http_source(&b, "/")];
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("out");
-    let got = fetch_to_file(&client(), &sources, REL, &dest, MAX)
+    let got = fetch_to_file(&sources_client(), &sources, REL, &dest, MAX)
         .unwrap()
         .unwrap();
     assert_eq!(got.source, b.url() + "/");
@@ -157,13 +174,10 @@ fn not_found_on_the_first_source_falls_through_to_the_second() {
 fn every_source_not_found_is_none_and_leaves_no_file() {
     let a = Server::start(|_, _| Reply::status(410, "Gone"));
     let dir = tempfile::tempdir().unwrap();
-    let sources = [
-        http_source(&a, ""),
-        ModuleSource::Dir(dir.path().join("empty")),
-    ];
+    let sources = [http_source(&a, ""), Source::Local(dir.path().join("empty"))];
     let dest = dir.path().join("out");
     assert_eq!(
-        fetch_to_file(&client(), &sources, REL, &dest, MAX).unwrap(),
+        fetch_to_file(&sources_client(), &sources, REL, &dest, MAX).unwrap(),
         None
     );
     assert!(!dest.exists());
@@ -174,7 +188,7 @@ fn other_4xx_fails_that_source_at_once_and_errors_list_every_source() {
     let a = Server::start(|_, _| Reply::status(403, "Forbidden"));
     let b = Server::start(|_, _| Reply::status(404, "Not Found"));
     let sources = [http_source(&a, ""), http_source(&b, "")];
-    let err = fetch_bytes(&client(), &sources, REL, MAX).unwrap_err();
+    let err = fetch_bytes(&sources_client(), &sources, REL, MAX).unwrap_err();
     assert_eq!(a.requests().len(), 1, "403 is not retried");
     let msg = err.to_string();
     assert!(msg.contains(REL), "{msg}");
@@ -190,7 +204,7 @@ fn a_failing_source_is_skipped_when_a_later_one_has_the_file() {
     let a = Server::start(|_, _| Reply::status(503, "Unavailable"));
     let b = Server::start(|_, _| Reply::ok(b"ok"));
     let sources = [http_source(&a, ""), http_source(&b, "")];
-    let got = fetch_bytes(&client(), &sources, REL, MAX).unwrap();
+    let got = fetch_bytes(&sources_client(), &sources, REL, MAX).unwrap();
     assert_eq!(got.as_deref(), Some(&b"ok"[..]));
     assert_eq!(a.requests().len(), 3, "first try plus two retries");
 }
@@ -198,14 +212,14 @@ fn a_failing_source_is_skipped_when_a_later_one_has_the_file() {
 #[test]
 fn bodies_over_the_cap_are_refused() {
     let server = Server::start(|_, _| Reply::ok(&[7u8; 100]));
-    let err = fetch_bytes(&client(), &[http_source(&server, "")], REL, 10).unwrap_err();
+    let err = fetch_bytes(&sources_client(), &[http_source(&server, "")], REL, 10).unwrap_err();
     assert!(
         err.to_string()
             .contains("larger than the limit of 10 bytes"),
         "{err}"
     );
     let lying = Server::start(|_, _| Reply::ok(&[7u8; 100]).length(5));
-    let got = fetch_bytes(&client(), &[http_source(&lying, "")], REL, 1000).unwrap();
+    let got = fetch_bytes(&sources_client(), &[http_source(&lying, "")], REL, 1000).unwrap();
     assert_eq!(
         got.map(|b| b.len()),
         Some(5),
@@ -225,10 +239,15 @@ fn file_urls_and_plain_directories_are_sources() {
     let root = tmp.path().join("go mirror");
     write_tree(&root);
     let url = format!("file://{}", root.display()).replace(' ', "%20");
-    let by_url = ModuleSource::parse(&url, Path::new("/")).unwrap();
-    let by_path = ModuleSource::parse("go mirror", tmp.path()).unwrap();
+    let by_url = Source::parse_proxy(&url, Path::new("/")).unwrap();
+    let by_path = Source::parse_proxy("go mirror", tmp.path()).unwrap();
     assert_eq!(by_url, by_path);
-    let http = client();
+    // Directory sources never build the HTTP client, so a CA file that
+    // cannot be read does not matter to them.
+    let http = Client::new(HttpOptions {
+        ca_file: Some("/nonexistent/golock-ca.pem".into()),
+        ..opts()
+    });
     for source in [by_url, by_path] {
         let got = fetch_bytes(&http, std::slice::from_ref(&source), REL, MAX).unwrap();
         assert_eq!(got.as_deref(), Some(&b"module example.com/M\n"[..]));
@@ -236,12 +255,12 @@ fn file_urls_and_plain_directories_are_sources() {
         assert_eq!(fetch_bytes(&http, &[source], &missing, MAX).unwrap(), None);
     }
     let dest = tmp.path().join("copy.mod");
-    let got = fetch_to_file(&http, &[ModuleSource::Dir(root.clone())], REL, &dest, MAX)
+    let got = fetch_to_file(&http, &[Source::Local(root.clone())], REL, &dest, MAX)
         .unwrap()
         .unwrap();
     assert_eq!(got.sha256, sha(b"module example.com/M\n"));
     assert_eq!(got.source, root.display().to_string());
-    let err = fetch_bytes(&http, &[ModuleSource::Dir(root)], REL, 3).unwrap_err();
+    let err = fetch_bytes(&http, &[Source::Local(root)], REL, 3).unwrap_err();
     assert!(
         matches!(err, FetchError::AllSourcesFailed { .. }),
         "{err:?}"
@@ -254,16 +273,16 @@ fn fetch_to_file_refuses_an_existing_destination() {
     write_tree(tmp.path());
     let dest = tmp.path().join("exists");
     fs::write(&dest, b"keep").unwrap();
-    let sources = [ModuleSource::Dir(tmp.path().to_path_buf())];
-    let err = fetch_to_file(&client(), &sources, REL, &dest, MAX).unwrap_err();
+    let sources = [Source::Local(tmp.path().to_path_buf())];
+    let err = fetch_to_file(&sources_client(), &sources, REL, &dest, MAX).unwrap_err();
     assert!(matches!(err, FetchError::Write { .. }), "{err:?}");
     assert_eq!(fs::read(&dest).unwrap(), b"keep");
 }
 
 #[test]
 fn bad_relative_names_and_empty_source_lists_are_errors() {
-    let http = client();
-    let src = [ModuleSource::Dir("/nonexistent".into())];
+    let http = sources_client();
+    let src = [Source::Local("/nonexistent".into())];
     assert!(fetch_bytes(&http, &src, "../etc/passwd", MAX).is_err());
     assert!(matches!(
         fetch_bytes(&http, &[], REL, MAX),
@@ -277,15 +296,12 @@ fn http_proxy_gets_a_connect_for_the_target() {
         0 => Reply::tunnel(),
         _ => Reply::ok(b"via proxy"),
     });
-    let http = Http::new(HttpOptions {
+    let http = Client::new(HttpOptions {
         http_proxy: Some(proxy.addr.to_string()),
         retries: 0,
         ..opts()
-    })
-    .unwrap();
-    let sources = [ModuleSource::Http(
-        "http://golock-origin.test:8080/p".into(),
-    )];
+    });
+    let sources = [Source::Http("http://golock-origin.test:8080/p".into())];
     let got = fetch_bytes(&http, &sources, REL, MAX).unwrap();
     assert_eq!(got.as_deref(), Some(&b"via proxy"[..]));
     let reqs = proxy.requests();
@@ -300,15 +316,14 @@ fn http_proxy_gets_a_connect_for_the_target() {
 #[test]
 fn no_proxy_hosts_are_reached_directly() {
     let proxy = Server::start(|_, _| Reply::status(502, "Bad Gateway"));
-    let http = Http::new(HttpOptions {
+    let http = Client::new(HttpOptions {
         http_proxy: Some(proxy.url()),
         no_proxy: Some("example.net, golock-origin.test".into()),
         retries: 0,
         ..opts()
-    })
-    .unwrap();
+    });
     // Direct means a local DNS lookup of a reserved name, which fails.
-    let sources = [ModuleSource::Http("http://golock-origin.test:8080".into())];
+    let sources = [Source::Http("http://golock-origin.test:8080".into())];
     let err = fetch_bytes(&http, &sources, REL, MAX).unwrap_err();
     assert!(err.to_string().contains("golock-origin.test"), "{err}");
     assert!(proxy.requests().is_empty());

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::fetch::{self, Http, HttpOptions, ModuleSource};
+use crate::fetch::{self, Client, Source};
 use crate::fsx;
 use crate::lockfile::edit::Editor;
-use crate::lockfile::{Lockfile, Platform, Source, gomod};
+use crate::lockfile::{Lockfile, Platform, gomod};
 
 /// The platforms locked when `[go] platforms` is empty.
 pub const DEFAULT_PLATFORMS: &[&str] = &[
@@ -95,22 +95,16 @@ pub fn archive_file(lock: &Lockfile, platform: &Platform) -> String {
 }
 
 /// Read an index from a file path or an http(s) URL.
-pub fn load_index(what: &str, cwd: &Path) -> Result<String, ChecksumError> {
+pub fn load_index(what: &str, cwd: &Path, client: &Client) -> Result<String, ChecksumError> {
     let err = |reason: String| ChecksumError::Index {
         what: what.to_string(),
         reason,
     };
     if what.starts_with("http://") || what.starts_with("https://") {
-        let http = Http::new(HttpOptions::from_env()).map_err(|e| err(e.to_string()))?;
         let (base, rel) = what.rsplit_once('/').unwrap_or((what, ""));
-        let bytes = fetch::fetch_bytes(
-            &http,
-            &[ModuleSource::Http(base.to_string())],
-            rel,
-            64 << 20,
-        )
-        .map_err(|e| err(e.to_string()))?
-        .ok_or_else(|| err("not found".into()))?;
+        let bytes = fetch::fetch_bytes(client, &[Source::Http(base.to_string())], rel, 64 << 20)
+            .map_err(|e| err(e.to_string()))?
+            .ok_or_else(|| err("not found".into()))?;
         return String::from_utf8(bytes).map_err(|e| err(e.to_string()));
     }
     std::fs::read_to_string(cwd.join(what)).map_err(|e| err(e.to_string()))
@@ -121,6 +115,7 @@ pub fn load_index(what: &str, cwd: &Path) -> Result<String, ChecksumError> {
 pub fn find_all(
     lock: &Lockfile,
     index: Option<&str>,
+    client: &Client,
 ) -> Result<(Vec<Found>, Vec<Platform>), ChecksumError> {
     let releases: Vec<Release> = match index {
         Some(text) => serde_json::from_str(text).map_err(|e| ChecksumError::Index {
@@ -129,13 +124,12 @@ pub fn find_all(
         })?,
         None => Vec::new(),
     };
-    let http = Http::new(HttpOptions::from_env()).ok();
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for platform in platforms(lock) {
         let file = archive_file(lock, &platform);
         let hit = from_index(&releases, lock, &platform, &file)
-            .or_else(|| from_sums(lock, &file, http.as_ref()))
+            .or_else(|| from_sums(lock, &file, client))
             .or_else(|| from_dir(lock, &file));
         match hit {
             Some((sha256, size, from)) => found.push(Found {
@@ -180,20 +174,13 @@ fn from_index(
 }
 
 /// `SHA256SUMS` (`<hex>  <file>` lines) or `<file>.sha256` in a mirror.
-fn from_sums(lock: &Lockfile, file: &str, http: Option<&Http>) -> Option<(String, u64, String)> {
+fn from_sums(lock: &Lockfile, file: &str, client: &Client) -> Option<(String, u64, String)> {
     for mirror in &lock.go.mirrors {
-        let (source, label) = match mirror {
-            Source::Dir(d) => (ModuleSource::Dir(d.clone()), d.display().to_string()),
-            Source::Http(u) => (ModuleSource::Http(u.clone()), u.clone()),
-        };
-        let fetch = |rel: &str| match (&source, http) {
-            (ModuleSource::Dir(d), _) => fsx::read_opt(&d.join(rel)).ok().flatten(),
-            (ModuleSource::Http(_), Some(h)) => {
-                fetch::fetch_bytes(h, std::slice::from_ref(&source), rel, 1 << 20)
-                    .ok()
-                    .flatten()
-            }
-            (ModuleSource::Http(_), None) => None,
+        let label = mirror.describe();
+        let fetch = |rel: &str| {
+            fetch::fetch_bytes(client, std::slice::from_ref(mirror), rel, 1 << 20)
+                .ok()
+                .flatten()
         };
         if let Some(sums) = fetch("SHA256SUMS") {
             let text = String::from_utf8_lossy(&sums);
@@ -206,7 +193,7 @@ fn from_sums(lock: &Lockfile, file: &str, http: Option<&Http>) -> Option<(String
             if let Some(sha) = hit {
                 return Some((
                     sha,
-                    mirror_size(mirror, file, http),
+                    mirror_size(mirror, file, client),
                     format!("{label}/SHA256SUMS"),
                 ));
             }
@@ -216,7 +203,7 @@ fn from_sums(lock: &Lockfile, file: &str, http: Option<&Http>) -> Option<(String
             if let Some(sha) = text.split_whitespace().next().filter(|s| is_sha256(s)) {
                 return Some((
                     sha.to_ascii_lowercase(),
-                    mirror_size(mirror, file, http),
+                    mirror_size(mirror, file, client),
                     format!("{label}/{file}.sha256"),
                 ));
             }
@@ -227,23 +214,26 @@ fn from_sums(lock: &Lockfile, file: &str, http: Option<&Http>) -> Option<(String
 
 /// The archive's size beside its checksum: stat in a directory, HEAD over
 /// HTTP; 0 (size not checked by apply) when the mirror does not say.
-fn mirror_size(mirror: &Source, file: &str, http: Option<&Http>) -> u64 {
-    match (mirror, http) {
-        (Source::Dir(d), _) => std::fs::metadata(d.join(file))
+fn mirror_size(mirror: &Source, file: &str, client: &Client) -> u64 {
+    match mirror {
+        Source::Local(d) => std::fs::metadata(d.join(file))
             .map(|m| m.len())
             .unwrap_or(0),
-        (Source::Http(u), Some(h)) => {
+        Source::Http(u) => {
             let url = format!("{}/{file}", u.trim_end_matches('/'));
-            h.content_length(&url).ok().flatten().unwrap_or(0)
+            client
+                .http()
+                .ok()
+                .and_then(|h| h.content_length(&url).ok().flatten())
+                .unwrap_or(0)
         }
-        (Source::Http(_), None) => 0,
     }
 }
 
 /// Hash the archive itself when a mirror directory holds it.
 fn from_dir(lock: &Lockfile, file: &str) -> Option<(String, u64, String)> {
     lock.go.mirrors.iter().find_map(|m| match m {
-        Source::Dir(d) => {
+        Source::Local(d) => {
             let path: PathBuf = d.join(file);
             fsx::sha256_file(&path)
                 .ok()
@@ -263,6 +253,10 @@ mod tests {
 
     use super::*;
     use crate::fetch::testserver::{Reply, Server};
+
+    fn client() -> Client {
+        Client::new(crate::fetch::HttpOptions::default())
+    }
 
     const SHA: &str = "9a3f5c0e1d2b4a6c8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f";
 
@@ -289,7 +283,8 @@ mod tests {
                 Reply::status(404, "Not Found")
             }
         });
-        let (found, missing) = find_all(&lock_for(&format!("{}/go", server.url())), None).unwrap();
+        let (found, missing) =
+            find_all(&lock_for(&format!("{}/go", server.url())), None, &client()).unwrap();
         assert!(missing.is_empty(), "{missing:?} {:?}", server.requests());
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].sha256.as_str(), found[0].size), (SHA, 68_269_522));
@@ -311,7 +306,8 @@ mod tests {
                 Reply::status(405, "Method Not Allowed")
             }
         });
-        let (found, _) = find_all(&lock_for(&format!("{}/go", server.url())), None).unwrap();
+        let (found, _) =
+            find_all(&lock_for(&format!("{}/go", server.url())), None, &client()).unwrap();
         assert_eq!((found[0].sha256.as_str(), found[0].size), (SHA, 0));
     }
 }
@@ -333,6 +329,8 @@ pub struct RelockInputs<'a> {
     pub index: Option<&'a str>,
     /// `--update`: a locked checksum may change.
     pub update: bool,
+    /// For HTTP mirrors, with the CLI's HTTP options.
+    pub client: &'a Client,
 }
 
 /// Recompute golock.toml's checksums from go.sum and the archive sources,
@@ -345,7 +343,7 @@ pub fn relock(lock: &Lockfile, text: &str, inputs: &RelockInputs) -> Result<Relo
         changes.extend(module_changes(lock, &modules, inputs.update)?);
         editor.set_modules(&modules)?;
     }
-    let (found, missing) = find_all(lock, inputs.index)?;
+    let (found, missing) = find_all(lock, inputs.index, inputs.client)?;
     for f in found {
         if let Some(change) = archive_change(lock, &f, inputs.update)? {
             changes.push(change);

@@ -21,6 +21,8 @@ use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
+use crate::fetch::Source;
+
 pub use error::LockfileError;
 pub use platform::{ARCHES, OSES, ParsePlatformError, Platform};
 pub use syntax::RESERVED_ENV_NAMES;
@@ -96,24 +98,6 @@ impl FromStr for GoVersion {
             Ok(GoVersion(s.to_owned()))
         } else {
             Err(ParseGoVersionError(s.to_owned()))
-        }
-    }
-}
-
-/// Where archives or modules come from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Source {
-    /// A local directory: from a `file://` URL or a plain path, absolute.
-    Dir(PathBuf),
-    /// An `http://` or `https://` URL, as written.
-    Http(String),
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Dir(path) => write!(f, "{}", path.display()),
-            Source::Http(url) => f.write_str(url),
         }
     }
 }
@@ -257,7 +241,7 @@ mod tests {
         assert_eq!(lockfile.dir, root.path());
         assert_eq!(
             lockfile.go.mirrors,
-            vec![Source::Dir(root.path().join("archives"))]
+            vec![Source::Local(root.path().join("archives"))]
         );
         assert_eq!(
             hex::encode(lockfile.sha256),

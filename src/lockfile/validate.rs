@@ -19,8 +19,12 @@ use super::raw::{
 use super::syntax;
 use super::{
     ArchiveSpec, GoSpec, GoVersion, ModuleHashes, ModuleKey, ModulesSpec, Platform, ProfileSpec,
-    SCHEMA_VERSION, Source,
+    SCHEMA_VERSION,
 };
+use crate::fetch::{Source, SourceError};
+
+/// [`Source::parse_mirror`] or [`Source::parse_proxy`].
+type SourceParser = fn(&str, &Path) -> Result<Source, SourceError>;
 
 /// The validated content of a lockfile, before the file's identity is added.
 pub(super) struct Validated {
@@ -166,7 +170,7 @@ impl Checker<'_> {
         let version = self.go_version(&raw.version);
         GoSpec {
             version: version.unwrap_or_else(|| GoVersion(raw.version.into_inner())),
-            mirrors: self.sources(&raw.mirrors),
+            mirrors: self.sources(&raw.mirrors, Source::parse_mirror),
             link: raw.link.and_then(|link| self.link(&link)),
             platforms: self.platform_list(&raw.platforms),
             archives: self.archives(raw.archives),
@@ -184,16 +188,18 @@ impl Checker<'_> {
         }
     }
 
-    fn sources(&mut self, raw: &[Spanned<String>]) -> Vec<Source> {
-        raw.iter().filter_map(|item| self.source(item)).collect()
+    fn sources(&mut self, raw: &[Spanned<String>], parse: SourceParser) -> Vec<Source> {
+        raw.iter()
+            .filter_map(|item| self.source(item, parse))
+            .collect()
     }
 
-    fn source(&mut self, raw: &Spanned<String>) -> Option<Source> {
-        match parse_source(raw.get_ref(), self.dir) {
+    fn source(&mut self, raw: &Spanned<String>, parse: SourceParser) -> Option<Source> {
+        match parse(raw.get_ref(), self.dir) {
             Ok(source) => Some(source),
-            Err(reason) => self.fail(LockfileError::Source {
+            Err(e) => self.fail(LockfileError::Source {
                 value: raw.get_ref().clone(),
-                reason: reason.to_owned(),
+                reason: e.reason,
                 src: self.src(),
                 span: span(raw.span()),
             }),
@@ -292,7 +298,7 @@ impl Checker<'_> {
     }
 
     fn modules(&mut self, raw: RawModules) -> ModulesSpec {
-        let proxies = self.sources(&raw.proxies);
+        let proxies = self.sources(&raw.proxies, Source::parse_proxy);
         let mut require = BTreeMap::new();
         for (key, hashes) in raw.require.0 {
             let key = self.module_key(&key);
@@ -450,66 +456,6 @@ fn missing_key_help(key: &str) -> String {
         "file" | "sha256" => format!("add `{key}`, or run `golock lock` to fill in archives"),
         _ => format!("add `{key}`; see schemas/golock.schema.json"),
     }
-}
-
-/// A mirror or proxy: `file://` URL, `http(s)://` URL, or a directory path
-/// (relative to `dir`).
-fn parse_source(value: &str, dir: &Path) -> Result<Source, &'static str> {
-    if value.trim().is_empty() {
-        return Err("empty source");
-    }
-    let Some((scheme, rest)) = value.split_once("://") else {
-        return Ok(Source::Dir(dir.join(value)));
-    };
-    match scheme.to_ascii_lowercase().as_str() {
-        "file" => file_url_path(rest).map(Source::Dir),
-        "http" | "https" => http_url(value, rest).map(Source::Http),
-        _ => Err("unsupported URL scheme; use file://, http:// or https://"),
-    }
-}
-
-/// The path of a `file://` URL (after the `//`): local host only, absolute,
-/// percent-escapes decoded.
-fn file_url_path(rest: &str) -> Result<PathBuf, &'static str> {
-    let path = rest.strip_prefix("localhost").unwrap_or(rest);
-    if !path.starts_with('/') {
-        return Err("a file:// URL needs an absolute local path, as in file:///srv/mirror");
-    }
-    percent_decode(path)
-        .map(PathBuf::from)
-        .ok_or("invalid %-escape in file:// URL")
-}
-
-fn http_url(url: &str, rest: &str) -> Result<String, &'static str> {
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() {
-        return Err("URL has no host");
-    }
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("URL contains whitespace or control characters");
-    }
-    Ok(url.to_owned())
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let mut byte = [0u8; 1];
-            hex::decode_to_slice(hex, &mut byte).ok()?;
-            out.push(byte[0]);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out)
-        .ok()
-        .filter(|decoded| !decoded.contains('\0'))
 }
 
 /// Resolves a profile file entry to an absolute path strictly inside `home`:

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::fetch::Source;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sigil {
     Add,
@@ -37,14 +39,6 @@ pub enum FileRole {
     GoEnv,
 }
 
-/// Where an archive may be read from, in the order to try.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ArchiveSource {
-    File { path: PathBuf },
-    Http { url: String },
-}
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Action {
@@ -55,7 +49,7 @@ pub enum Action {
         sha256: String,
         size: u64,
         target: PathBuf,
-        sources: Vec<ArchiveSource>,
+        sources: Vec<Source>,
         /// Why an existing dir at `target` is replaced, if there is one.
         replaces: Option<String>,
     },
@@ -89,7 +83,7 @@ pub enum Action {
         #[serde(rename = "mod")]
         go_mod: String,
         cache: PathBuf,
-        sources: Vec<ArchiveSource>,
+        sources: Vec<Source>,
         /// Why what is cached now is replaced, if anything is.
         repair: Option<String>,
     },

@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::action::{Action, ArchiveSource, Content, FileRole, LinkRole};
+use super::action::{Action, Content, FileRole, LinkRole};
 use super::{FORMAT_VERSION, Plan, Summary};
+use crate::fetch::Source;
 use crate::host::layout::Layout;
 use crate::host::state::{InstalledToolchain, State};
 use crate::host::{LinkState, ModuleState, Observed, ObservedFile, ToolchainState};
-use crate::lockfile::{Lockfile, Platform, Source};
+use crate::lockfile::{Lockfile, Platform};
 use crate::profile::{self, ProfileError, Shell};
 
 #[derive(Clone, Debug, Default)]
@@ -28,7 +29,7 @@ pub struct PlanOptions {
     /// Also remove cached modules golock.toml does not lock.
     pub prune_modules: bool,
     /// Module sources to use instead of `[modules] proxies`.
-    pub module_sources: Option<Vec<ArchiveSource>>,
+    pub module_sources: Option<Vec<Source>>,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -205,20 +206,16 @@ fn archive_sources(
     opts: &PlanOptions,
     file: &str,
     platform: &Platform,
-) -> Vec<ArchiveSource> {
+) -> Vec<Source> {
     if let Some(path) = &opts.archive {
-        return vec![ArchiveSource::File { path: path.clone() }];
+        return vec![Source::Local(path.clone())];
     }
     lock.go
         .mirrors
         .iter()
         .map(|m| match m {
-            Source::Dir(dir) => ArchiveSource::File {
-                path: dir.join(file),
-            },
-            Source::Http(base) => ArchiveSource::Http {
-                url: mirror_url(base, file, lock, platform),
-            },
+            Source::Local(dir) => Source::Local(dir.join(file)),
+            Source::Http(base) => Source::Http(mirror_url(base, file, lock, platform)),
         })
         .collect()
 }
@@ -230,7 +227,7 @@ fn modules(lock: &Lockfile, observed: &Observed, opts: &PlanOptions, b: &mut Bui
     let sources = opts
         .module_sources
         .clone()
-        .unwrap_or_else(|| lock.modules.proxies.iter().map(source_of).collect());
+        .unwrap_or_else(|| lock.modules.proxies.clone());
     let mut present = 0;
     for (key, hashes) in &lock.modules.require {
         let repair = match cached.locked.get(&key.to_string()) {
@@ -269,13 +266,6 @@ fn prune_modules(observed: &Observed, b: &mut Builder) {
             version: version.clone(),
             cache: cached.cache.clone(),
         });
-    }
-}
-
-fn source_of(source: &Source) -> ArchiveSource {
-    match source {
-        Source::Dir(path) => ArchiveSource::File { path: path.clone() },
-        Source::Http(url) => ArchiveSource::Http { url: url.clone() },
     }
 }
 

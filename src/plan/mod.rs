@@ -7,7 +7,7 @@ mod diff;
 mod render;
 mod saved;
 
-pub use action::{Action, ArchiveSource, Content, FileRole, LinkRole, Sigil};
+pub use action::{Action, Content, FileRole, LinkRole, Sigil};
 pub use diff::{PlanError, PlanOptions, plan};
 pub use render::NO_CHANGES as NO_CHANGES_MESSAGE;
 pub use saved::SavedPlanError;

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use miette::Diagnostic;
 
 use super::resolve_in_home;
-use crate::lockfile::{LockfileError, Platform, Source, parse};
+use crate::fetch::Source;
+use crate::lockfile::{LockfileError, Platform, parse};
 
 const HOME: &str = "/home/me";
 const LOCKFILE: &str = "/repo/golock.toml";
@@ -110,10 +111,10 @@ goenv = true
     assert_eq!(
         lockfile.go.mirrors,
         vec![
-            Source::Dir("/srv/mirror/go".into()),
-            Source::Dir("/repo/../archives".into()),
+            Source::Local("/srv/mirror/go".into()),
+            Source::Local("/repo/../archives".into()),
             Source::Http("https://mirror.internal/golang".into()),
-            Source::Dir("/abs/dir".into()),
+            Source::Local("/abs/dir".into()),
         ]
     );
     assert_eq!(lockfile.go.link, Some(PathBuf::from("/usr/local/go")));
@@ -373,7 +374,7 @@ fn file_urls_are_decoded() {
     let lockfile = parse_text(&text).unwrap();
     assert_eq!(
         lockfile.go.mirrors,
-        vec![Source::Dir("/srv/go mirror".into())]
+        vec![Source::Local("/srv/go mirror".into())]
     );
 }
 
