@@ -154,8 +154,7 @@ fn module_state(o: &mut Observed, state: ModuleState) {
 
 fn unlocked_module(o: &mut Observed) {
     if let Some(m) = o.modules.as_mut() {
-        m.unlocked
-            .push(("example.com/old".into(), "v0.1.0".into()));
+        m.unlocked.push(("example.com/old".into(), "v0.1.0".into()));
     }
 }
 
@@ -371,7 +370,9 @@ fn edited_block(o: &mut Observed) {
     let at = content.len() - "# <<< golock <<<\n".len();
     content.splice(at..at, b"export EXTRA=1\n".iter().copied());
     o.profiles = vec![file(PROFILE, PROFILE, Some(&content))];
-    o.state.profile_blocks.insert(PathBuf::from(PROFILE), recorded);
+    o.state
+        .profile_blocks
+        .insert(PathBuf::from(PROFILE), recorded);
 }
 
 fn force(o: &mut PlanOptions) {
