@@ -357,8 +357,7 @@ fn fish_config_gets_fish_syntax() {
 fn json_plan_saved_and_refused_when_stale() {
     let h = Host::new();
     h.lock(NEW, Host::standard_extra());
-    let out = h.run(&["plan", "--json"]);
-    assert!(out.status.success());
+    let out = h.succeed(&["plan", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["observed_fingerprint"].as_str().unwrap().len(), 64);
@@ -421,16 +420,7 @@ fn shipped_example_applies() {
     let h = Host::new();
     let example =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/basic/golock.toml");
-    let out = h
-        .golock_for(&example)
-        .args(["apply", "-y"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    h.succeed_for(&example, &["apply", "-y"]);
     assert!(h.active_go_version().contains("go1.27.3 linux/amd64"));
     assert!(h.login_shell("go env GOFLAGS").contains("-mod=mod"));
 }
@@ -553,21 +543,16 @@ fn color_and_quiet_flags() {
     let h = Host::new();
     h.lock(NEW, Host::standard_extra());
     let run = |extra: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_golock"))
-            .arg("--root")
-            .arg(&h.root)
-            .arg("--home")
-            .arg(&h.home)
-            .arg("--lockfile")
-            .arg(h.lockfile())
-            .args(extra)
-            .env_remove("NO_COLOR")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = support::succeeded(
+            std::process::Command::new(env!("CARGO_BIN_EXE_golock"))
+                .arg("--root")
+                .arg(&h.root)
+                .arg("--home")
+                .arg(&h.home)
+                .arg("--lockfile")
+                .arg(h.lockfile())
+                .args(extra)
+                .env_remove("NO_COLOR"),
         );
         (
             String::from_utf8_lossy(&out.stdout).into_owned(),

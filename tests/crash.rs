@@ -569,8 +569,8 @@ fn second_apply_waits_or_fails_naming_the_holder() {
     holder.kill().unwrap();
     holder.wait().unwrap();
     let out = waiter.wait_with_output().unwrap();
+    support::assert_succeeded(&out, &"the waiting apply");
     let text = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
     assert!(
         text.contains(&format!("waiting for another golock (pid {})", holder.id())),
         "{text}"

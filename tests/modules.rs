@@ -251,12 +251,7 @@ fn init_writes_a_starter_lockfile_from_go_mod_and_go_sum() {
         "module corp.example/app\n\ngo 1.21\ntoolchain go1.27.3\n",
     )
     .unwrap();
-    let out = h.golock_for(&h.lockfile()).args(["init"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    h.succeed(&["init"]);
     let text = std::fs::read_to_string(h.lockfile()).unwrap();
     assert!(text.contains("version = \"1.27.3\""), "{text}");
     assert_eq!(text.matches("@v").count(), 8, "{text}");
@@ -488,17 +483,11 @@ fn offline_bundle_round_trip() {
         std::fs::remove_dir_all(dir).unwrap();
     }
     let b = Host::new();
-    let planned = b
-        .golock_for(&a.lockfile())
-        .args(["plan", "--bundle", bundle.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&planned.stdout);
-    assert!(
-        planned.status.success(),
-        "{}",
-        String::from_utf8_lossy(&planned.stderr)
+    let planned = b.succeed_for(
+        &a.lockfile(),
+        &["plan", "--bundle", bundle.to_str().unwrap()],
     );
+    let text = String::from_utf8_lossy(&planned.stdout);
     assert!(
         text.contains("+ module corp.example/files@v1.0.0") && text.contains("+ install go"),
         "{text}"
@@ -507,15 +496,9 @@ fn offline_bundle_round_trip() {
         !b.root.exists() && !cache.exists(),
         "plan --bundle changes nothing"
     );
-    let out = b
-        .golock_for(&a.lockfile())
-        .args(["apply", "-y", "--bundle", bundle.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    b.succeed_for(
+        &a.lockfile(),
+        &["apply", "-y", "--bundle", bundle.to_str().unwrap()],
     );
     assert!(b.active_go_version().contains(NEW));
     go_offline(&b, &cache, &["build", "./..."]);
@@ -585,15 +568,9 @@ fn trusted_keys_require_a_signed_bundle() {
         assert!(!h.root.join("go").exists());
     }
     let h = Host::new();
-    let out = h
-        .golock_for(&a.lockfile())
-        .args(["apply", "-y", "--bundle", signed.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    h.succeed_for(
+        &a.lockfile(),
+        &["apply", "-y", "--bundle", signed.to_str().unwrap()],
     );
     assert!(h.active_go_version().contains(NEW));
 }

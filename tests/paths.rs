@@ -13,9 +13,9 @@ use support::{Host, NEW, snapshot};
 struct Mount(PathBuf);
 
 impl Mount {
-    /// Runs `mount ARGS…` then, if given, a remount; `None` (with the
-    /// reason printed) when this host does not let the test mount.
-    fn new(target: &Path, args: &[&str], remount: Option<&[&str]>) -> Option<Mount> {
+    /// Runs `mount ARGS…` then, if given, a remount. A refused mount fails
+    /// the test: these tests need root, as scripts/test.sh runs them.
+    fn new(target: &Path, args: &[&str], remount: Option<&[&str]>) -> Mount {
         let run = |args: &[&str]| {
             Command::new("mount")
                 .args(args)
@@ -30,21 +30,21 @@ impl Mount {
                     }
                 })
         };
+        let refused = |what: String, why: String| -> ! {
+            panic!(
+                "{what} refused: {why}; this test needs root (CAP_SYS_ADMIN), run it as scripts/test.sh does"
+            )
+        };
         if let Err(why) = run(args) {
-            eprintln!(
-                "skipped: mount {args:?} {} refused: {why}",
-                target.display()
-            );
-            return None;
+            refused(format!("mount {args:?} {}", target.display()), why);
         }
         let mount = Mount(target.to_path_buf());
         if let Some(remount) = remount
             && let Err(why) = run(remount)
         {
-            eprintln!("skipped: remount {remount:?} refused: {why}");
-            return None;
+            refused(format!("remount {remount:?}"), why);
         }
-        Some(mount)
+        mount
     }
 }
 
@@ -342,13 +342,11 @@ fn full_disk_names_the_space_needed_not_the_source() {
     let h = Host::new();
     h.lock(NEW, Host::standard_extra());
     std::fs::create_dir_all(&h.root).unwrap();
-    let Some(_tmpfs) = Mount::new(
+    let _tmpfs = Mount::new(
         &h.root,
         &["-t", "tmpfs", "-o", "size=20m,mode=0755", "tmpfs"],
         None,
-    ) else {
-        return;
-    };
+    );
     let home_before = snapshot(&h.home);
     let out = h.expect(&["apply", "-y"], 1);
     assert!(says(&out, "No space left on device"), "{out}");
@@ -382,13 +380,11 @@ fn read_only_home_fails_the_plan_and_changes_nothing() {
     h.lock(NEW, Host::standard_extra());
     std::fs::write(h.home.join(".profile"), "# mine\n").unwrap();
     let home = h.home.to_str().unwrap().to_string();
-    let Some(_ro) = Mount::new(
+    let _ro = Mount::new(
         &h.home,
         &["--bind", &home],
         Some(&["-o", "remount,bind,ro"]),
-    ) else {
-        return;
-    };
+    );
     assert!(
         std::fs::write(h.home.join("probe"), "x").is_err(),
         "HOME is read-only"

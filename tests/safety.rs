@@ -390,11 +390,10 @@ fn a_journal_whose_backups_are_missing_is_kept_and_recover_fails() {
 
 #[test]
 fn a_read_only_home_fails_the_apply_with_its_cause_and_leaves_nothing() {
-    if !is_root() {
-        // A read-only bind mount needs root (a mount namespace).
-        assert!(!is_root());
-        return;
-    }
+    assert!(
+        is_root(),
+        "a read-only bind mount needs root (a mount namespace): run this test as scripts/test.sh does"
+    );
     let h = Host::new();
     h.lock(NEW, Host::standard_extra());
     std::fs::write(h.home.join(".profile"), "# before\n").unwrap();

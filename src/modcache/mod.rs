@@ -25,11 +25,11 @@ pub use layout::{CacheLayout, render_info, render_list};
 pub use semver::{canonical, canonical_version, check_version, compare, is_valid};
 pub use zip::{Unzipped, ZipLimits, check_and_extract, check_zip};
 
-/// Cross-checks against a real go command, only when `GOLOCK_TEST_GO`
-/// names one (e.g. `GOLOCK_TEST_GO=/usr/local/go/bin/go`); otherwise the
-/// test passes without doing anything. It serves a module from a
-/// `file://` GOPROXY, lets `go mod download` fill a GOMODCACHE, and
-/// compares hashes, cache file bytes, paths and the extracted tree.
+/// Cross-checks against the real go that scripts/test.sh builds under
+/// target/golock-test (the test fails, naming the script, when it is
+/// missing). It serves a module from a `file://` GOPROXY, lets
+/// `go mod download` fill a GOMODCACHE, and compares hashes, cache file
+/// bytes, paths and the extracted tree.
 #[cfg(test)]
 mod go_crosscheck {
     use super::*;
@@ -72,7 +72,18 @@ mod go_crosscheck {
         zip_path
     }
 
-    fn go_download(go: &str, tmp: &Path, version: &str) -> serde_json::Value {
+    /// The go 1.27.3 scripts/module-corpus.sh extracts (tests/support finds it the same way).
+    fn real_go() -> PathBuf {
+        let go = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/golock-test/go1.27.3/bin/go");
+        assert!(
+            go.is_file(),
+            "{} missing: run scripts/test.sh (its scripts/module-corpus.sh extracts the real go)",
+            go.display()
+        );
+        go
+    }
+
+    fn go_download(go: &Path, tmp: &Path, version: &str) -> serde_json::Value {
         let out = Command::new(go)
             .args(["mod", "download", "-json", &format!("{MODULE}@{version}")])
             .current_dir(tmp)
@@ -122,10 +133,7 @@ mod go_crosscheck {
 
     #[test]
     fn matches_real_go() {
-        let Ok(go) = std::env::var("GOLOCK_TEST_GO") else {
-            eprintln!("GOLOCK_TEST_GO not set; skipping the cross-check with a real go");
-            return;
-        };
+        let go = real_go();
         let tmp = tempfile::tempdir().unwrap();
         let cache = CacheLayout::new(tmp.path().join("modcache"));
         let ours = CacheLayout::new(tmp.path().join("ours"));

@@ -6,6 +6,8 @@ mod action;
 mod diff;
 mod render;
 mod saved;
+#[cfg(test)]
+mod tests;
 
 pub use action::{Action, Content, FileRole, LinkRole, Sigil};
 pub use diff::{PlanError, PlanOptions, plan};

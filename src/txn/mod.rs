@@ -12,6 +12,9 @@ mod transaction;
 mod undo;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 pub use host_lock::{HostLock, LockError, Wait};
 pub use journal::{Journal, JournalError, Record};
 pub use recover::{

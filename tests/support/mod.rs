@@ -160,6 +160,17 @@ impl Host {
         self.golock().args(args).output().unwrap()
     }
 
+    /// Run golock with `args` and assert it succeeded (its stdout and
+    /// stderr are printed when not); returns its output.
+    pub fn succeed(&self, args: &[&str]) -> Output {
+        succeeded(self.golock().args(args))
+    }
+
+    /// [`Host::succeed`] with another lockfile.
+    pub fn succeed_for(&self, lockfile: &Path, args: &[&str]) -> Output {
+        succeeded(self.golock_for(lockfile).args(args))
+    }
+
     /// Run in the boot `boot_id` (see `durability`) and expect `code`.
     pub fn expect_in_boot(&self, boot_id: &str, args: &[&str], code: i32) -> String {
         let mut cmd = self.golock();
@@ -234,6 +245,24 @@ pub fn combined_output(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// Assert that `what` exited successfully, printing its stdout and stderr when not.
+pub fn assert_succeeded(out: &Output, what: &dyn std::fmt::Debug) {
+    assert!(
+        out.status.success(),
+        "{what:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Run `cmd` and assert it succeeded; returns its output.
+pub fn succeeded(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert_succeeded(&out, cmd);
+    out
 }
 
 /// Run `cmd`, assert it exits with `code`; returns its combined output.
