@@ -21,16 +21,17 @@
 //! * duplicate names are refused as a whole (x/mod reports each one).
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, BufReader, Cursor, Read, Seek, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use zip::ZipArchive;
 
+use crate::fsx::{self, Context, File, ResultExt};
+
 use super::dirhash::hash1;
-use super::error::{EntryProblem, IoContext, ModError};
+use super::error::{EntryProblem, ModError};
 use super::escape::check_file_path;
 use super::semver::check_version;
 
@@ -123,7 +124,7 @@ pub fn check_and_extract(
     if result.is_err() {
         // Nothing is read-only yet unless the chmod pass itself failed;
         // removal is best effort either way.
-        let _ = fs::remove_dir_all(dest);
+        let _ = fsx::remove_dir_all(dest);
     }
     result
 }
@@ -185,7 +186,7 @@ impl Seek for Source {
 
 /// Opens the zip after checking its size (x/mod `checkZip`, first part).
 fn open_archive(ctx: &Ctx<'_>, limits: &ZipLimits) -> Result<ZipArchive<Source>, ModError> {
-    let mut file = File::open(ctx.zip).ctx("open", ctx.zip)?;
+    let mut file = fsx::open(ctx.zip)?;
     let size = file.metadata().ctx("stat", ctx.zip)?.len();
     if size > limits.max_zip_size {
         return Err(ModError::ZipTooLarge {
@@ -495,14 +496,14 @@ fn go_path_clean(p: &str) -> String {
 /// Creates `dest` (not its contents); it must not exist yet.
 fn create_dest(ctx: &Ctx<'_>, dest: &Path) -> Result<(), ModError> {
     if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).ctx("create directory", parent)?;
+        fsx::create_dir_all(parent)?;
     }
-    match fs::create_dir(dest) {
+    match fsx::create_dir(dest) {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(ModError::DestExists {
             module: ctx.module.clone(),
             dest: dest.to_path_buf(),
         }),
-        other => other.ctx("create directory", dest),
+        other => Ok(other?),
     }
 }
 
@@ -557,12 +558,12 @@ fn extract_file(
         .by_index(entry.index)
         .map_err(|e| ctx.zip_err(Some(name), e))?;
     let mut reader = reader.take(size.saturating_add(1));
-    let mut out = OpenOptions::new()
+    let mut out = fsx::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o444)
         .open(target)
-        .ctx("create", target)?;
+        .with_op("create")?;
     let mut hasher = Sha256::new();
     let mut written: u64 = 0;
     loop {
@@ -626,9 +627,7 @@ impl<'a> DirMaker<'a> {
             let dir = &rel[..end];
             if !self.known.contains(dir) {
                 let path = self.root.join(dir);
-                DirBuilder::new()
-                    .create(&path)
-                    .ctx("create directory", &path)?;
+                fsx::create_dir(&path)?;
                 self.known.insert(dir.to_string());
                 self.created.push(path);
             }
@@ -642,10 +641,9 @@ impl<'a> DirMaker<'a> {
 /// (cmd/go `makeDirsReadOnly`). `dirs` lists parents before children.
 fn make_dirs_read_only(dirs: &[PathBuf]) -> Result<(), ModError> {
     for dir in dirs.iter().rev() {
-        let mode = fs::metadata(dir).ctx("stat", dir)?.permissions().mode();
+        let mode = fsx::metadata(dir)?.permissions().mode();
         if mode & 0o222 != 0 {
-            fs::set_permissions(dir, fs::Permissions::from_mode(mode & !0o222))
-                .ctx("make read-only", dir)?;
+            fsx::set_mode(dir, mode & !0o222).with_op("make read-only")?;
         }
     }
     Ok(())
