@@ -9,10 +9,10 @@
 //! delete modules as stale toolchains.
 
 use std::ffi::OsString;
-use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use super::HostError;
+use crate::fsx;
 
 /// Symlinks followed before giving up, as the kernel's ELOOP limit.
 const MAX_LINKS: usize = 40;
@@ -46,10 +46,10 @@ fn resolve_once(path: &Path) -> Result<PathBuf, PathBuf> {
     let mut existing = path.to_path_buf();
     let mut rest: Vec<OsString> = Vec::new();
     loop {
-        if let Ok(real) = existing.canonicalize() {
+        if let Ok(real) = fsx::canonicalize(&existing) {
             return Ok(normalize(&joined(real, &rest)));
         }
-        if let Ok(target) = fs::read_link(&existing) {
+        if let Ok(target) = fsx::read_link(&existing) {
             let parent = existing.parent().unwrap_or(Path::new("/"));
             return Err(joined(parent.join(target), &rest));
         }

@@ -113,7 +113,7 @@ pub fn load_index(what: &str, cwd: &Path) -> Result<String, ChecksumError> {
         .ok_or_else(|| err("not found".into()))?;
         return String::from_utf8(bytes).map_err(|e| err(e.to_string()));
     }
-    std::fs::read_to_string(cwd.join(what)).map_err(|e| err(e.to_string()))
+    fsx::read_to_string(cwd.join(what)).map_err(|e| err(e.source.to_string()))
 }
 
 /// Every locked platform's checksum, from the first source that has it;
@@ -229,7 +229,7 @@ fn from_sums(lock: &Lockfile, file: &str, http: Option<&Http>) -> Option<(String
 /// HTTP; 0 (size not checked by apply) when the mirror does not say.
 fn mirror_size(mirror: &Source, file: &str, http: Option<&Http>) -> u64 {
     match (mirror, http) {
-        (Source::Dir(d), _) => std::fs::metadata(d.join(file))
+        (Source::Dir(d), _) => fsx::metadata(d.join(file))
             .map(|m| m.len())
             .unwrap_or(0),
         (Source::Http(u), Some(h)) => {

@@ -190,9 +190,9 @@ pub fn parse(text: &str, path: &Path, home: &Path) -> Result<Lockfile, LockfileE
 
 /// Reads and parses the lockfile at `path`.
 pub fn load(path: &Path, home: &Path) -> Result<Lockfile, LockfileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LockfileError::Read {
+    let text = crate::fsx::read_to_string(path).map_err(|e| LockfileError::Read {
         path: path.to_path_buf(),
-        source,
+        source: e.source,
     })?;
     parse(&text, path, home)
 }
