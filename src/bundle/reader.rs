@@ -97,7 +97,11 @@ fn prepare_dest(dest: &Path) -> Result<()> {
             }),
         },
         Err(e) if e.is_not_found() => Ok(fsx::create_dir(dest)?),
-        Err(e) => Err(fsx::FsError { op: "open directory", ..e }.into()),
+        Err(e) => Err(fsx::FsError {
+            op: "open directory",
+            ..e
+        }
+        .into()),
     }
 }
 

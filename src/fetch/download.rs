@@ -12,9 +12,9 @@ use ureq::Body;
 use ureq::http::Response;
 
 use super::FetchError;
-use crate::fsx::{self, File};
 use super::http::{Deadline, FileSink, Http, RetryBudget, Sink, expect_status, read_error};
 use super::proxy::redact_url;
+use crate::fsx::{self, File};
 
 /// `<dest>.partial`: where a download is kept until the file is complete.
 pub fn partial_path(dest: &Path) -> PathBuf {

@@ -17,9 +17,9 @@ use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use ureq::{Agent, Body};
 
 use super::FetchError;
-use crate::fsx::{self, File};
 use super::netproxy::{NoProxy, normalize_proxy};
 use super::proxy::redact_url;
+use crate::fsx::{self, File};
 
 /// The longest pause between two attempts, however many were made.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);

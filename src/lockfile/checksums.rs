@@ -229,9 +229,7 @@ fn from_sums(lock: &Lockfile, file: &str, http: Option<&Http>) -> Option<(String
 /// HTTP; 0 (size not checked by apply) when the mirror does not say.
 fn mirror_size(mirror: &Source, file: &str, http: Option<&Http>) -> u64 {
     match (mirror, http) {
-        (Source::Dir(d), _) => fsx::metadata(d.join(file))
-            .map(|m| m.len())
-            .unwrap_or(0),
+        (Source::Dir(d), _) => fsx::metadata(d.join(file)).map(|m| m.len()).unwrap_or(0),
         (Source::Http(u), Some(h)) => {
             let url = format!("{}/{file}", u.trim_end_matches('/'));
             h.content_length(&url).ok().flatten().unwrap_or(0)

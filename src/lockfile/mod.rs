@@ -214,6 +214,7 @@ fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fsx;
 
     #[test]
     fn go_version_from_str() {
@@ -231,15 +232,15 @@ mod tests {
     fn find_upward_finds_the_nearest_lockfile() {
         let root = tempfile::tempdir().unwrap();
         let nested = root.path().join("a/b/c");
-        std::fs::create_dir_all(&nested).unwrap();
-        std::fs::write(root.path().join(FILE_NAME), "").unwrap();
+        fsx::create_dir_all(&nested).unwrap();
+        fsx::write(root.path().join(FILE_NAME), "").unwrap();
         assert_eq!(find_upward(&nested), Some(root.path().join(FILE_NAME)));
-        std::fs::write(root.path().join("a").join(FILE_NAME), "").unwrap();
+        fsx::write(root.path().join("a").join(FILE_NAME), "").unwrap();
         assert_eq!(
             find_upward(&nested),
             Some(root.path().join("a").join(FILE_NAME))
         );
-        std::fs::create_dir(nested.join(FILE_NAME)).unwrap();
+        fsx::create_dir(nested.join(FILE_NAME)).unwrap();
         assert_eq!(
             find_upward(&nested),
             Some(root.path().join("a").join(FILE_NAME)),
@@ -252,7 +253,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let path = root.path().join(FILE_NAME);
         let text = "schema = 1\n[go]\nversion = \"1.22.5\"\nmirrors = [\"archives\"]\n";
-        std::fs::write(&path, text).unwrap();
+        fsx::write(&path, text).unwrap();
         let lockfile = load(&path, Path::new("/home/me")).unwrap();
         assert_eq!(lockfile.dir, root.path());
         assert_eq!(

@@ -229,9 +229,9 @@ mod tests {
     #[test]
     fn hash_dir_prefixes_names() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("xyz"), "data for xyz").unwrap();
-        std::fs::create_dir(dir.path().join("sub")).unwrap();
-        std::fs::write(dir.path().join("sub/abc"), "data for abc").unwrap();
+        fsx::write(dir.path().join("xyz"), "data for xyz").unwrap();
+        fsx::create_dir(dir.path().join("sub")).unwrap();
+        fsx::write(dir.path().join("sub/abc"), "data for abc").unwrap();
         let want = htop(&summary(&[
             ("prefix/sub/abc", "data for abc"),
             ("prefix/xyz", "data for xyz"),
@@ -244,7 +244,7 @@ mod tests {
     fn hash_zip_all_entries() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.zip");
-        let mut w = zip::ZipWriter::new(File::create(&path).unwrap());
+        let mut w = zip::ZipWriter::new(fsx::create(&path).unwrap());
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
         w.start_file("prefix/xyz", opts).unwrap();
