@@ -11,7 +11,7 @@ use flate2::bufread::GzDecoder;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::fsx::{self, Context, File};
+use crate::fsx::{self, Context, File, FsError, ResultExt};
 
 use super::error::{BundleError, Result};
 use super::path::{PathSet, check_member_path};
@@ -97,11 +97,10 @@ fn prepare_dest(dest: &Path) -> Result<()> {
             }),
         },
         Err(e) if e.is_not_found() => Ok(fsx::create_dir(dest)?),
-        Err(e) => Err(fsx::FsError {
+        Err(e) => Err(BundleError::from(FsError {
             op: "open directory",
             ..e
-        }
-        .into()),
+        })),
     }
 }
 
@@ -439,7 +438,7 @@ fn create_member_file(target: &Path) -> Result<File> {
         .create_new(true)
         .mode(MEMBER_MODE)
         .open(target);
-    Ok(fsx::ResultExt::with_op(file, "create")?)
+    Ok(file.with_op("create")?)
 }
 
 /// Only `format_version`, read before the rest so a newer format is
