@@ -1,12 +1,20 @@
-//! The filesystem primitives every mutation is built from: durable atomic
-//! writes, renames that are made durable by syncing the parent directory,
+//! The one door to the filesystem: every other module reaches the host
+//! through these functions (`clippy.toml` bans `std::fs` elsewhere), so every
+//! failure names its operation and path ([`FsError`]). Besides thin wrappers
+//! of `std::fs`, it owns the primitives every mutation is built from: durable
+//! atomic writes, renames made durable by syncing the parent directory,
 //! symlink switching, and tree removal that copes with read-only dirs.
 
+// The door itself is the one place the raw calls are allowed.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+pub use std::fs::{DirEntry, File, FileType, Metadata, Permissions};
 
 /// An I/O failure with the operation and the path it concerned.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -19,20 +27,248 @@ pub struct FsError {
     pub source: io::Error,
 }
 
+impl FsError {
+    pub fn new(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        FsError {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn kind(&self) -> io::ErrorKind {
+        self.source.kind()
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.kind() == io::ErrorKind::NotFound
+    }
+}
+
 pub type Result<T> = std::result::Result<T, FsError>;
 
-/// Attach `op` and `path` to an `io::Result`.
+/// Attach `op` and `path` to an `io::Result` (for I/O on an open handle).
 pub trait Context<T> {
     fn ctx(self, op: &'static str, path: &Path) -> Result<T>;
 }
 
 impl<T> Context<T> for io::Result<T> {
     fn ctx(self, op: &'static str, path: &Path) -> Result<T> {
-        self.map_err(|source| FsError {
-            op,
-            path: path.to_path_buf(),
-            source,
-        })
+        self.map_err(|source| FsError::new(op, path, source))
+    }
+}
+
+/// Adapters for the results of this module's functions.
+pub trait ResultExt<T> {
+    /// `Ok(None)` when the path does not exist.
+    fn not_found_ok(self) -> Result<Option<T>>;
+    /// Name the failed operation `op` in the message instead of the default.
+    fn with_op(self, op: &'static str) -> Result<T>;
+}
+
+impl<T> ResultExt<T> for Result<T> {
+    fn not_found_ok(self) -> Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn with_op(self, op: &'static str) -> Result<T> {
+        self.map_err(|e| FsError { op, ..e })
+    }
+}
+
+fn at<T>(op: &'static str, path: &Path, r: io::Result<T>) -> Result<T> {
+    r.ctx(op, path)
+}
+
+pub fn read(path: impl AsRef<Path>) -> Result<Vec<u8>> {
+    let path = path.as_ref();
+    at("read", path, fs::read(path))
+}
+
+pub fn read_to_string(path: impl AsRef<Path>) -> Result<String> {
+    let path = path.as_ref();
+    at("read", path, fs::read_to_string(path))
+}
+
+/// Write `bytes` to `path` in place (not atomic: for files a user asked
+/// for, such as `plan --out`; installed files use [`replace_file`]).
+pub fn write(path: impl AsRef<Path>, bytes: impl AsRef<[u8]>) -> Result<()> {
+    let path = path.as_ref();
+    at("write", path, fs::write(path, bytes))
+}
+
+pub fn metadata(path: impl AsRef<Path>) -> Result<Metadata> {
+    let path = path.as_ref();
+    at("stat", path, fs::metadata(path))
+}
+
+pub fn symlink_metadata(path: impl AsRef<Path>) -> Result<Metadata> {
+    let path = path.as_ref();
+    at("stat", path, fs::symlink_metadata(path))
+}
+
+pub fn read_link(path: impl AsRef<Path>) -> Result<PathBuf> {
+    let path = path.as_ref();
+    at("read link", path, fs::read_link(path))
+}
+
+pub fn canonicalize(path: impl AsRef<Path>) -> Result<PathBuf> {
+    let path = path.as_ref();
+    at("resolve", path, fs::canonicalize(path))
+}
+
+/// The entries of a directory; each entry's error names the directory.
+pub fn read_dir(path: impl AsRef<Path>) -> Result<ReadDir> {
+    let path = path.as_ref();
+    let inner = at("read directory", path, fs::read_dir(path))?;
+    Ok(ReadDir {
+        inner,
+        path: path.to_path_buf(),
+    })
+}
+
+/// Iterator of [`read_dir`].
+pub struct ReadDir {
+    inner: fs::ReadDir,
+    path: PathBuf,
+}
+
+impl Iterator for ReadDir {
+    type Item = Result<DirEntry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let entry = self.inner.next()?;
+        Some(entry.ctx("read directory", &self.path))
+    }
+}
+
+pub fn set_permissions(path: impl AsRef<Path>, perms: Permissions) -> Result<()> {
+    let path = path.as_ref();
+    at("set mode of", path, fs::set_permissions(path, perms))
+}
+
+/// `chmod`: set the permission bits of `path` to `mode`.
+pub fn set_mode(path: impl AsRef<Path>, mode: u32) -> Result<()> {
+    set_permissions(path, Permissions::from_mode(mode))
+}
+
+pub fn create_dir(path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    at("create directory", path, fs::create_dir(path))
+}
+
+/// Create one directory with `mode` (narrowed by the umask, as `mkdir(2)`).
+pub fn create_dir_with_mode(path: impl AsRef<Path>, mode: u32) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let path = path.as_ref();
+    let made = fs::DirBuilder::new().mode(mode).create(path);
+    at("create directory", path, made)
+}
+
+pub fn create_dir_all(path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    at("create directory", path, fs::create_dir_all(path))
+}
+
+pub fn remove_dir(path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    at("remove", path, fs::remove_dir(path))
+}
+
+/// Remove a tree as `std::fs::remove_dir_all`; [`remove_tree_opt`] also
+/// copes with read-only directories.
+pub fn remove_dir_all(path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    at("remove", path, fs::remove_dir_all(path))
+}
+
+pub fn remove_file(path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    at("remove", path, fs::remove_file(path))
+}
+
+/// `rename(2)`, not made durable (see [`rename_durable`]); errors name `to`.
+pub fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> Result<()> {
+    let to = to.as_ref();
+    at("rename into place", to, fs::rename(from, to))
+}
+
+/// Open an existing file for reading.
+pub fn open(path: impl AsRef<Path>) -> Result<File> {
+    let path = path.as_ref();
+    at("open", path, File::open(path))
+}
+
+/// Create or truncate a file for writing.
+pub fn create(path: impl AsRef<Path>) -> Result<File> {
+    let path = path.as_ref();
+    at("create", path, File::create(path))
+}
+
+/// `std::fs::OpenOptions` whose `open` names the path in its error.
+#[derive(Clone, Debug)]
+pub struct OpenOptions(fs::OpenOptions);
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OpenOptions {
+    pub fn new() -> Self {
+        OpenOptions(fs::OpenOptions::new())
+    }
+
+    pub fn read(&mut self, yes: bool) -> &mut Self {
+        self.0.read(yes);
+        self
+    }
+
+    pub fn write(&mut self, yes: bool) -> &mut Self {
+        self.0.write(yes);
+        self
+    }
+
+    pub fn append(&mut self, yes: bool) -> &mut Self {
+        self.0.append(yes);
+        self
+    }
+
+    pub fn truncate(&mut self, yes: bool) -> &mut Self {
+        self.0.truncate(yes);
+        self
+    }
+
+    pub fn create(&mut self, yes: bool) -> &mut Self {
+        self.0.create(yes);
+        self
+    }
+
+    pub fn create_new(&mut self, yes: bool) -> &mut Self {
+        self.0.create_new(yes);
+        self
+    }
+
+    /// The mode of a file this call creates (narrowed by the umask).
+    pub fn mode(&mut self, mode: u32) -> &mut Self {
+        self.0.mode(mode);
+        self
+    }
+
+    pub fn custom_flags(&mut self, flags: i32) -> &mut Self {
+        self.0.custom_flags(flags);
+        self
+    }
+
+    /// Open `path`; a failure is reported as "cannot open <path>".
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<File> {
+        let path = path.as_ref();
+        at("open", path, self.0.open(path))
     }
 }
 
@@ -98,7 +334,7 @@ pub fn write_new_file(temp: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         .create_new(true)
         .mode(mode)
         .open(temp)
-        .ctx("create", temp)?;
+        .with_op("create")?;
     f.write_all(bytes).ctx("write", temp)?;
     // The umask may have narrowed `mode`; an existing file's mode is kept exactly.
     f.set_permissions(fs::Permissions::from_mode(mode))
@@ -122,7 +358,8 @@ pub fn rename_durable(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Create a symlink at `at` pointing to `target`, replacing nothing.
-pub fn symlink(target: &Path, at: &Path) -> Result<()> {
+pub fn symlink(target: impl AsRef<Path>, at: impl AsRef<Path>) -> Result<()> {
+    let at = at.as_ref();
     std::os::unix::fs::symlink(target, at).ctx("create link", at)
 }
 
@@ -135,43 +372,17 @@ pub fn read_link_opt(path: &Path) -> Result<Option<PathBuf>> {
     }
 }
 
-pub fn read(path: &Path) -> Result<Vec<u8>> {
-    fs::read(path).ctx("read", path)
-}
-
-/// Write `bytes` to `path` in place (not atomic: for files a user asked
-/// for, such as `plan --out`; installed files use [`replace_file`]).
-pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    fs::write(path, bytes).ctx("write", path)
-}
-
-pub fn read_to_string(path: &Path) -> Result<String> {
-    fs::read_to_string(path).ctx("read", path)
-}
-
 pub fn read_opt(path: &Path) -> Result<Option<Vec<u8>>> {
-    match fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).ctx("read", path),
-    }
+    read(path).not_found_ok()
 }
 
 pub fn exists_no_follow(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 
-pub fn create_dir_all(path: &Path) -> Result<()> {
-    fs::create_dir_all(path).ctx("create directory", path)
-}
-
 /// Remove a file or link if present.
 pub fn remove_file_opt(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).ctx("remove", path),
-    }
+    remove_file(path).not_found_ok().map(drop)
 }
 
 /// Remove a directory tree if present, first making read-only dirs writable
@@ -192,11 +403,7 @@ pub fn remove_tree_opt(path: &Path) -> Result<()> {
 
 fn make_dirs_writable(path: &Path) -> Result<()> {
     for entry in walkdir::WalkDir::new(path).follow_links(false) {
-        let entry = entry.map_err(|e| FsError {
-            op: "walk",
-            path: path.to_path_buf(),
-            source: e.into(),
-        })?;
+        let entry = entry.map_err(|e| FsError::new("walk", path, e.into()))?;
         if entry.file_type().is_dir() {
             let p = entry.path();
             let mode = entry.metadata().map(|m| m.mode()).unwrap_or(0o755);

@@ -1,5 +1,7 @@
 //! End-to-end: golock against a temporary root and HOME, with real Go
 //! archives, asserting on files, exit codes and output.
+// Tests set up and inspect the host directly, not through golock::fsx.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod support;
 

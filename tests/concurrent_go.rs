@@ -3,6 +3,8 @@
 //! by `scripts/module-corpus.sh --bench 300`) and `go mod download` of the
 //! same modules are started together, several times. Both must succeed every
 //! time, and the cache must then pass `go mod verify` and `golock verify`.
+// Tests set up and inspect the host directly, not through golock::fsx.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod support;
 

@@ -2,6 +2,8 @@
 //! then `recover` must restore the exact old state and a following apply must
 //! reach the new one. SIGINT and SIGTERM, sent to golock itself at
 //! checkpoints and mid-extraction, must roll back and exit 130 / 143.
+// Tests set up and inspect the host directly, not through golock::fsx.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod support;
 

@@ -3,6 +3,8 @@
 //! the per-file deadline, module fetches honour `--http-retries` and
 //! `--http-timeout`, and a proxy that fails for a module (5xx, HTML, wrong
 //! bytes) is skipped for the next one.
+// Tests set up and inspect the host directly, not through golock::fsx.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod support;
 

@@ -2,6 +2,8 @@
 //! resume after a dropped connection (within the one streaming extraction,
 //! or from a `.partial` an earlier run left), failover on wrong bytes and
 //! on a server slower than the timeout, and the content-addressed cache.
+// Tests set up and inspect the host directly, not through golock::fsx.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod support;
 

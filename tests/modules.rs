@@ -1,6 +1,8 @@
 //! The module cache against the real go command: golock fills GOMODCACHE
 //! from a GOPROXY tree built by scripts/module-corpus.sh, and the result must
 //! equal the cache `go mod tidy` made, build offline and pass `go mod verify`.
+// Tests set up and inspect the host directly, not through golock::fsx.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod support;
 

@@ -1,6 +1,8 @@
 //! Paths golock must not follow, overlap or assume writable (issue #9, E, F
 //! and G): profile symlinks leaving HOME, overlapping managed paths, CRLF
 //! profiles with real shells, a full disk, a read-only HOME, refused bundles.
+// Tests set up and inspect the host directly, not through golock::fsx.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod support;
 

@@ -1,6 +1,8 @@
 //! Issue #9 A, C, D and F (rollback): undo removes only what golock made,
 //! a journal is checked whole before anything is replayed, read-only
 //! commands write nothing, and a damaged journal is kept with exit 1.
+// Tests set up and inspect the host directly, not through golock::fsx.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod support;
 

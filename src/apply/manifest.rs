@@ -37,7 +37,7 @@ impl Manifest {
             .par_iter()
             .map(|path| {
                 let (sha256, _) = fsx::sha256_file(path)?;
-                let mode = std::fs::metadata(path)
+                let mode = fsx::metadata(path)
                     .map(|m| m.permissions().mode() & 0o7777)
                     .unwrap_or(0);
                 let rel = path

@@ -5,16 +5,14 @@
 //! journal record per chunk, holding cmd/go's per-version `.lock` flocks.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use super::ApplyError;
 use crate::fetch::{self, Client, FetchError, ModFile, Source};
-use crate::fsx::{self, Context};
+use crate::fsx::{self, Context, File};
 use crate::modcache::{self, CacheLayout, ModError, ZipLimits};
 use crate::plan::Action;
 use crate::txn::checkpoint::{FileStep, RenameStep};
@@ -201,7 +199,7 @@ fn job_of(action: &Action) -> Option<Job<'_>> {
 /// that do not match the lock, a zip that is not one) is skipped for the
 /// next; when none serves it, every source's failure is reported.
 fn stage(job: &Job, dir: &Path, client: &Client) -> Result<Staged, ModuleError> {
-    fs::create_dir(dir).ctx("create directory", dir)?;
+    fsx::create_dir(dir)?;
     let mut failures: Vec<(String, ModuleError)> = Vec::new();
     for (i, source) in job.sources.iter().enumerate() {
         let attempt = dir.join(format!("s{i}"));
@@ -252,7 +250,7 @@ fn stage_from(
     client: &Client,
     sources: &[Source],
 ) -> Result<Staged, ModuleError> {
-    fs::create_dir(dir).ctx("create directory", dir)?;
+    fsx::create_dir(dir)?;
     let invalid = |source| ModuleError::Invalid {
         module: job.name(),
         source: Box::new(source),
@@ -359,7 +357,7 @@ fn expect_hash(
 
 fn write_staged(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ModuleError> {
     let path = dir.join(name);
-    fs::write(&path, bytes).ctx("write", &path)?;
+    fsx::write(&path, bytes)?;
     Ok(path)
 }
 
@@ -555,7 +553,7 @@ fn create_dirs_beside_go(txn: &mut Transaction, dirs: &[PathBuf]) -> Result<(), 
 }
 
 fn set_mode(path: &Path, mode: u32) -> Result<(), ModuleError> {
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).ctx("set mode of", path)?;
+    fsx::set_mode(path, mode)?;
     Ok(())
 }
 
@@ -609,7 +607,7 @@ fn write_version_lists(
 }
 
 fn existing_mod_versions(dir: &Path) -> Vec<String> {
-    let Ok(entries) = fs::read_dir(dir) else {
+    let Ok(entries) = fsx::read_dir(dir) else {
         return Vec::new();
     };
     entries
@@ -634,13 +632,12 @@ fn lock_versions(chunk: &[Staged]) -> Result<Vec<File>, ModuleError> {
 /// An exclusive flock on `path` (created empty when missing), as
 /// cmd/go's `lockedfile` takes it; released when the file is dropped.
 fn lock_file(path: &Path) -> Result<File, ModuleError> {
-    let f = OpenOptions::new()
+    let f = fsx::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(path)
-        .ctx("open", path)?;
+        .open(path)?;
     f.lock().ctx("lock", path)?;
     Ok(f)
 }

@@ -8,7 +8,6 @@
 //! teed into `<root>/cache/<sha256>.partial`, which becomes the cache entry
 //! once the sha256 matched, for later applies and `golock bundle`.
 
-use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +15,7 @@ use super::{ApplyError, Options};
 use crate::apply::manifest::Manifest;
 use crate::archive::{self, ArchiveError};
 use crate::fetch::{self, FetchError, Http, Limit, ResumingDownload, Source};
-use crate::fsx::{self, Context};
+use crate::fsx::{self, Context, File, ResultExt};
 use crate::host::layout::Layout;
 use crate::plan::Action;
 use crate::txn::Transaction;
@@ -238,7 +237,7 @@ struct Wanted<'a> {
 /// Open, size-check and extract one local archive into the empty `dest`,
 /// hashing while extracting.
 fn extract_one(path: &Path, dest: &Path, want: &Wanted, opts: &Options) -> Result<Written, Failed> {
-    let archive = File::open(path).map_err(|e| Failed::Source(e.to_string()))?;
+    let archive = fsx::open(path).map_err(|e| Failed::Source(e.source.to_string()))?;
     check_size(path, &archive, want.size).map_err(|e| Failed::Source(e.to_string()))?;
     let total = archive.metadata().map(|m| m.len()).unwrap_or(0);
     let sizes = Sizes {
@@ -462,8 +461,8 @@ fn check_shape(path: &Path, dest: &Path, version: &str) -> Result<(), ToolchainE
         version: version.to_string(),
         problem,
     };
-    let top: Vec<String> = fs::read_dir(dest)
-        .ctx("list", dest)?
+    let top: Vec<String> = fsx::read_dir(dest)
+        .with_op("list")?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();

@@ -1,4 +1,4 @@
-use std::fs;
+use crate::fsx;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -118,7 +118,7 @@ struct Scratch {
 impl Scratch {
     fn new() -> Self {
         let root = tempfile::tempdir().unwrap();
-        fs::create_dir(root.path().join("dest")).unwrap();
+        fsx::create_dir(root.path().join("dest")).unwrap();
         Self { root }
     }
 
@@ -131,7 +131,7 @@ impl Scratch {
     }
 
     fn assert_nothing_escaped(&self) {
-        let names: Vec<_> = fs::read_dir(self.root.path())
+        let names: Vec<_> = fsx::read_dir(self.root.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
@@ -146,12 +146,12 @@ fn extract(archive: &[u8]) -> (Scratch, Result<Extracted, ArchiveError>) {
 }
 
 fn mode_of(path: &Path) -> u32 {
-    fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    fsx::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
 /// Reads the umask without changing it (other tests run concurrently).
 fn current_umask() -> u32 {
-    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let status = fsx::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
     u32::from_str_radix(line["Umask:".len()..].trim(), 8).unwrap()
 }
@@ -164,8 +164,8 @@ fn extracts_files_and_directories_and_reports_totals() {
     let (scratch, result) = extract(&archive);
     let extracted = result.unwrap();
     let dest = scratch.dest();
-    assert_eq!(fs::read(dest.join("go/bin/go")).unwrap(), b"#!go binary");
-    assert_eq!(fs::read(dest.join("go/VERSION")).unwrap(), b"go1.27.3\n");
+    assert_eq!(fsx::read(dest.join("go/bin/go")).unwrap(), b"#!go binary");
+    assert_eq!(fsx::read(dest.join("go/VERSION")).unwrap(), b"go1.27.3\n");
     assert_eq!(extracted.sha256, <[u8; 32]>::from(Sha256::digest(&archive)));
     assert_eq!(extracted.compressed_bytes, archive.len() as u64);
     assert_eq!(extracted.unpacked_bytes, 11 + 9);
@@ -186,7 +186,7 @@ fn extracts_archives_written_by_tar_builder() {
     let archive = gzip(&builder.into_inner().unwrap());
     let (scratch, result) = extract(&archive);
     assert_eq!(result.unwrap().entries, 2);
-    assert_eq!(fs::read(scratch.dest().join(&long_name)).unwrap(), b"long");
+    assert_eq!(fsx::read(scratch.dest().join(&long_name)).unwrap(), b"long");
 }
 
 #[test]
@@ -194,7 +194,7 @@ fn large_file_spanning_many_chunks_is_written_intact() {
     let content = noise(3 * CHUNK_BYTES + 7);
     let (scratch, result) = extract(&tar_gz(&[file("go/big", &content)]));
     result.unwrap();
-    assert_eq!(fs::read(scratch.dest().join("go/big")).unwrap(), content);
+    assert_eq!(fsx::read(scratch.dest().join("go/big")).unwrap(), content);
 }
 
 /// The per-file hashes and modes reported are those of the files on disk,
@@ -219,7 +219,7 @@ fn reports_each_written_file_with_its_hash_and_mode() {
     assert_eq!(files.len(), 12);
     for f in &files {
         let on_disk = scratch.dest().join(&f.path);
-        let content = fs::read(&on_disk).unwrap();
+        let content = fsx::read(&on_disk).unwrap();
         assert_eq!(
             f.sha256,
             <[u8; 32]>::from(Sha256::digest(&content)),
@@ -236,7 +236,7 @@ fn reports_each_written_file_with_its_hash_and_mode() {
 fn empty_file_is_created() {
     let (scratch, result) = extract(&tar_gz(&[file("go/empty", b"")]));
     result.unwrap();
-    assert_eq!(fs::read(scratch.dest().join("go/empty")).unwrap(), b"");
+    assert_eq!(fsx::read(scratch.dest().join("go/empty")).unwrap(), b"");
 }
 
 #[test]
@@ -252,7 +252,7 @@ fn pax_format_archive_extracts_long_names() {
     let (scratch, result) = extract(&archive);
     assert_eq!(result.unwrap().entries, 2);
     assert_eq!(
-        fs::read(scratch.dest().join(&long_name)).unwrap(),
+        fsx::read(scratch.dest().join(&long_name)).unwrap(),
         b"package p\n"
     );
 }
@@ -275,7 +275,7 @@ fn dot_slash_prefix_is_stripped() {
     let archive = tar_gz(&[dir("./go/"), file("./go/VERSION", b"v")]);
     let (scratch, result) = extract(&archive);
     result.unwrap();
-    assert_eq!(fs::read(scratch.dest().join("go/VERSION")).unwrap(), b"v");
+    assert_eq!(fsx::read(scratch.dest().join("go/VERSION")).unwrap(), b"v");
 }
 
 #[test]
@@ -550,14 +550,14 @@ fn missing_parent_directories_are_created() {
 fn existing_content_in_dest_is_never_overwritten() {
     let scratch = Scratch::new();
     let outside = scratch.root.path().join("outside");
-    fs::write(&outside, b"keep").unwrap();
-    std::os::unix::fs::symlink(&outside, scratch.dest().join("go")).unwrap();
+    fsx::write(&outside, b"keep").unwrap();
+    fsx::symlink(&outside, scratch.dest().join("go")).unwrap();
     let result = scratch.extract(&tar_gz(&[file("go", b"overwrite")]), &Limits::default());
     assert!(
         matches!(result, Err(ArchiveError::Write { .. })),
         "{result:?}"
     );
-    assert_eq!(fs::read(&outside).unwrap(), b"keep");
+    assert_eq!(fsx::read(&outside).unwrap(), b"keep");
 }
 
 #[test]
@@ -695,7 +695,7 @@ fn bench_extract_real_archive() {
         path.display()
     );
     let scratch = Scratch::new();
-    let source = fs::File::open(&path).unwrap();
+    let source = fsx::open(&path).unwrap();
     let started = std::time::Instant::now();
     let extracted =
         extract_tar_gz(source, &scratch.dest(), &Limits::default(), &mut |_| {}).unwrap();

@@ -3,15 +3,15 @@
 //! and hashing the next entries and, on filesystems where inode allocation is
 //! slow, proceeds in parallel.
 
-use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 
 use sha2::{Digest, Sha256};
 
 use super::ArchiveError;
+use crate::fsx::{self, File};
 
 /// Work for a file writer thread, in archive order. Paths are relative to the
 /// destination and already validated.
@@ -109,21 +109,22 @@ fn start(dest: &Path, relative: PathBuf, mode: u32, chunk: &[u8]) -> Result<Open
 /// before any file job inside them is queued.
 pub(super) fn create_dir(dest: &Path, relative: &Path, mode: u32) -> Result<(), ArchiveError> {
     let path = dest.join(relative);
-    DirBuilder::new()
-        .mode(mode)
-        .create(&path)
-        .map_err(|source| ArchiveError::Write { path, source })
+    fsx::create_dir_with_mode(&path, mode).map_err(|e| ArchiveError::Write {
+        path: e.path,
+        source: e.source,
+    })
 }
 
 /// `create_new` (O_EXCL) never follows or reuses anything already at `path`;
 /// the mode is filtered by the process umask.
 fn create_file(path: &Path, mode: u32, content: &[u8]) -> io::Result<File> {
-    let mut file = OpenOptions::new()
+    let mut file = fsx::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(mode)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)?;
+        .open(path)
+        .map_err(|e| e.source)?;
     file.write_all(content)?;
     Ok(file)
 }

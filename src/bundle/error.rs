@@ -254,17 +254,12 @@ pub enum BundleError {
 
 pub type Result<T> = std::result::Result<T, BundleError>;
 
-/// Attach an operation and a path to an `io::Result`.
-pub(crate) trait IoContext<T> {
-    fn ctx(self, op: &'static str, path: &std::path::Path) -> Result<T>;
-}
-
-impl<T> IoContext<T> for io::Result<T> {
-    fn ctx(self, op: &'static str, path: &std::path::Path) -> Result<T> {
-        self.map_err(|source| BundleError::Io {
-            op,
-            path: path.to_path_buf(),
-            source,
-        })
+impl From<crate::fsx::FsError> for BundleError {
+    fn from(e: crate::fsx::FsError) -> Self {
+        BundleError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
     }
 }

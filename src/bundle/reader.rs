@@ -3,9 +3,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -13,7 +11,9 @@ use flate2::bufread::GzDecoder;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::error::{BundleError, IoContext, Result};
+use crate::fsx::{self, Context, File, FsError, ResultExt};
+
+use super::error::{BundleError, Result};
 use super::path::{PathSet, check_member_path};
 use super::{
     FORMAT_VERSION, LOCKFILE_MEMBER, Limits, MANIFEST_MEMBER, Manifest, SIGNATURE_MEMBER, sign,
@@ -89,17 +89,18 @@ pub fn read_manifest(bundle: &Path) -> Result<Manifest> {
 }
 
 fn prepare_dest(dest: &Path) -> Result<()> {
-    match fs::read_dir(dest) {
+    match fsx::read_dir(dest) {
         Ok(mut entries) => match entries.next() {
             None => Ok(()),
             Some(_) => Err(BundleError::DestNotEmpty {
                 path: dest.to_path_buf(),
             }),
         },
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir(dest).ctx("create directory", dest)
-        }
-        Err(e) => Err(e).ctx("open directory", dest),
+        Err(e) if e.is_not_found() => Ok(fsx::create_dir(dest)?),
+        Err(e) => Err(BundleError::from(FsError {
+            op: "open directory",
+            ..e
+        })),
     }
 }
 
@@ -147,7 +148,7 @@ struct Scanner<'a> {
 }
 
 fn scan(bundle: &Path, dest: Option<&Path>, limits: &Limits) -> Result<Scan> {
-    let file = File::open(bundle).ctx("open", bundle)?;
+    let file = fsx::open(bundle)?;
     let faults: Faults = Rc::default();
     let source = BufReader::with_capacity(
         CHUNK_BYTES,
@@ -420,7 +421,7 @@ fn copy_member(
         if let (Some(out), Some(target)) = (out.as_mut(), target) {
             out.write_all(&buf[..n])
                 .ctx("write", target)
-                .map_err(ContentError::Bundle)?;
+                .map_err(|e| ContentError::Bundle(e.into()))?;
         }
     }
     Ok((hex::encode(hasher.finalize()), read))
@@ -430,14 +431,14 @@ fn copy_member(
 /// parent directories.
 fn create_member_file(target: &Path) -> Result<File> {
     if let Some(parent) = target.parent() {
-        fs::create_dir_all(parent).ctx("create directory", parent)?;
+        fsx::create_dir_all(parent)?;
     }
-    OpenOptions::new()
+    let file = fsx::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(MEMBER_MODE)
-        .open(target)
-        .ctx("create", target)
+        .open(target);
+    Ok(file.with_op("create")?)
 }
 
 /// Only `format_version`, read before the rest so a newer format is
@@ -548,7 +549,7 @@ fn check_lockfile(manifest: &Manifest, expected: &str, dest: &Path) -> Result<()
 
 /// The first lines of the bundle's golock.toml, to help tell which one it is.
 fn lockfile_hint(path: &Path) -> String {
-    let Ok(file) = File::open(path) else {
+    let Ok(file) = fsx::open(path) else {
         return String::new();
     };
     let lines: Vec<String> = BufReader::new(file.take(16 * 1024))

@@ -26,7 +26,8 @@ impl SecretKeyFile {
     /// Load a minisign secret key file (as written by `minisign -G`).
     /// `password` is `None` for an unencrypted key; it is never prompted for.
     pub fn load(path: &Path, password: Option<String>) -> Result<SecretKeyFile> {
-        let text = std::fs::read_to_string(path).map_err(|e| secret_key_error(path, e))?;
+        let text =
+            crate::fsx::read_to_string(path).map_err(|e| secret_key_error(path, e.source))?;
         let sk_box =
             minisign::SecretKeyBox::from_string(&text).map_err(|e| secret_key_error(path, e))?;
         let sk = match password {

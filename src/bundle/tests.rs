@@ -1,7 +1,7 @@
 //! Tests for the bundle format: round trips, tampering, hostile entries,
 //! signatures, truncation.
 
-use std::fs;
+use crate::fsx;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -30,7 +30,7 @@ fn keypair() -> (SecretKeyFile, String) {
 /// A bundle with a toolchain file (added from disk) and two module files.
 fn make_bundle(dir: &Path, sign_with: Option<&SecretKeyFile>) -> (PathBuf, Manifest) {
     let src = dir.join("toolchain.tar.gz");
-    fs::write(&src, vec![7u8; 300_000]).unwrap();
+    fsx::write(&src, vec![7u8; 300_000]).unwrap();
     let out = dir.join("bundle.tar.gz");
     let mut writer = BundleWriter::create(&out, LOCKFILE).unwrap();
     writer.add_file(TOOLCHAIN, &src).unwrap();
@@ -64,7 +64,7 @@ impl Raw {
 }
 
 fn read_entries(bundle: &Path) -> Vec<Raw> {
-    let mut archive = tar::Archive::new(GzDecoder::new(fs::File::open(bundle).unwrap()));
+    let mut archive = tar::Archive::new(GzDecoder::new(fsx::open(bundle).unwrap()));
     archive
         .entries()
         .unwrap()
@@ -82,7 +82,7 @@ fn read_entries(bundle: &Path) -> Vec<Raw> {
 }
 
 fn write_entries(bundle: &Path, entries: &[Raw]) {
-    let gz = GzEncoder::new(fs::File::create(bundle).unwrap(), Compression::fast());
+    let gz = GzEncoder::new(fsx::create(bundle).unwrap(), Compression::fast());
     let mut builder = tar::Builder::new(gz);
     for entry in entries {
         let mut header = tar::Header::new_gnu();
@@ -121,9 +121,9 @@ fn round_trip_restores_every_member() {
     assert_eq!(read.lockfile_sha256, sha(LOCKFILE));
     let paths: Vec<&str> = read.members.iter().map(|m| m.path.as_str()).collect();
     assert_eq!(paths, [LOCKFILE_MEMBER, TOOLCHAIN, MODULE_ZIP, MODULE_MOD]);
-    assert_eq!(fs::read(dest.join(LOCKFILE_MEMBER)).unwrap(), LOCKFILE);
-    assert_eq!(fs::read(dest.join(TOOLCHAIN)).unwrap(), vec![7u8; 300_000]);
-    assert_eq!(fs::read(dest.join(MODULE_ZIP)).unwrap(), b"PK zip bytes");
+    assert_eq!(fsx::read(dest.join(LOCKFILE_MEMBER)).unwrap(), LOCKFILE);
+    assert_eq!(fsx::read(dest.join(TOOLCHAIN)).unwrap(), vec![7u8; 300_000]);
+    assert_eq!(fsx::read(dest.join(MODULE_ZIP)).unwrap(), b"PK zip bytes");
     assert!(!dest.join(MANIFEST_MEMBER).exists());
     assert_eq!(read_manifest(&bundle).unwrap(), written);
 }
@@ -134,8 +134,8 @@ fn output_is_deterministic_and_ordered() {
     let b = tempfile::tempdir().unwrap();
     let (first, _) = make_bundle(a.path(), None);
     let (second, _) = make_bundle(b.path(), None);
-    assert_eq!(fs::read(&first).unwrap(), fs::read(&second).unwrap());
-    let mut archive = tar::Archive::new(GzDecoder::new(fs::File::open(&first).unwrap()));
+    assert_eq!(fsx::read(&first).unwrap(), fsx::read(&second).unwrap());
+    let mut archive = tar::Archive::new(GzDecoder::new(fsx::open(&first).unwrap()));
     let names: Vec<String> = archive
         .entries()
         .unwrap()
@@ -160,7 +160,7 @@ fn leftover_temp_files_are_not_left_behind() {
     let out = tmp.path().join("b.tar.gz");
     let writer = BundleWriter::create(&out, LOCKFILE).unwrap();
     drop(writer);
-    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
+    assert_eq!(fsx::read_dir(tmp.path()).unwrap().count(), 0);
 }
 
 #[test]
@@ -295,7 +295,7 @@ fn unsafe_entries_are_refused_before_writing_outside_dest() {
             entries.insert(1, raw);
         });
         let stage = tmp.path().join("a").join("stage");
-        fs::create_dir_all(&stage).unwrap();
+        fsx::create_dir_all(&stage).unwrap();
         let err = unpack(&bundle, &stage, &[]).unwrap_err();
         let shown = String::from_utf8_lossy(name).into_owned();
         assert!(
@@ -472,7 +472,7 @@ fn secret_key_file_loads_minisign_key_files() {
     let tmp = tempfile::tempdir().unwrap();
     let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
     let path = tmp.path().join("golock.key");
-    fs::write(&path, kp.sk.to_box(None).unwrap().into_string()).unwrap();
+    fsx::write(&path, kp.sk.to_box(None).unwrap().into_string()).unwrap();
     let pub_file = kp.pk.to_box().unwrap().into_string();
     let key = SecretKeyFile::load(&path, None).unwrap();
     assert_eq!(key.public_key_base64().unwrap(), kp.pk.to_base64());
@@ -480,7 +480,7 @@ fn secret_key_file_loads_minisign_key_files() {
     // A whole .pub file is accepted as a trusted key too.
     unpack(&bundle, &tmp.path().join("stage"), &[pub_file]).unwrap();
 
-    fs::write(&path, "untrusted comment: x\nnot base64\n").unwrap();
+    fsx::write(&path, "untrusted comment: x\nnot base64\n").unwrap();
     let err = SecretKeyFile::load(&path, None).unwrap_err();
     assert!(matches!(err, BundleError::SecretKey { .. }), "{err:?}");
 }
@@ -489,7 +489,7 @@ fn secret_key_file_loads_minisign_key_files() {
 fn truncated_gzip_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let (bundle, _) = make_bundle(tmp.path(), None);
-    let bytes = fs::read(&bundle).unwrap();
+    let bytes = fsx::read(&bundle).unwrap();
     for keep in [
         10,
         bytes.len() / 2,
@@ -497,7 +497,7 @@ fn truncated_gzip_is_an_error() {
         bytes.len() - 4,
         bytes.len() - 1,
     ] {
-        fs::write(&bundle, &bytes[..keep]).unwrap();
+        fsx::write(&bundle, &bytes[..keep]).unwrap();
         let dest = tempfile::tempdir().unwrap();
         let err = unpack(&bundle, dest.path(), &[]).unwrap_err();
         assert!(
@@ -512,7 +512,7 @@ fn truncated_gzip_is_an_error() {
 fn trailing_garbage_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let (bundle, _) = make_bundle(tmp.path(), None);
-    fs::OpenOptions::new()
+    fsx::OpenOptions::new()
         .append(true)
         .open(&bundle)
         .unwrap()

@@ -2,7 +2,6 @@
 //! hashing each member as it is copied, and renames it into place only once
 //! the manifest (and signature) are written and the file is synced.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
@@ -11,7 +10,9 @@ use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 use tempfile::TempPath;
 
-use super::error::{BundleError, IoContext, Result};
+use crate::fsx::{self, Context, File};
+
+use super::error::{BundleError, Result};
 use super::path::{PathSet, check_content_path};
 use super::sign::SecretKeyFile;
 use super::{FORMAT_VERSION, LOCKFILE_MEMBER, MANIFEST_MEMBER, Manifest, Member, SIGNATURE_MEMBER};
@@ -78,7 +79,7 @@ impl BundleWriter {
     /// Add the file `src` as `member_path`, streamed and hashed while copied.
     pub fn add_file(&mut self, member_path: &str, src: &Path) -> Result<()> {
         check_content_path(member_path)?;
-        let file = File::open(src).ctx("open", src)?;
+        let file = fsx::open(src)?;
         let size = file.metadata().ctx("stat", src)?.len();
         let read = self.append(member_path, size, file.take(size), Some(src))?;
         if read != size {
@@ -188,7 +189,7 @@ impl BundleWriter {
         header.set_gid(0);
         let result = self.tar.append_data(&mut header, member_path, data);
         self.poisoned = result.is_err();
-        result.ctx("write bundle", &self.temp)
+        Ok(result.ctx("write bundle", &self.temp)?)
     }
 
     /// Refuse to go on once a failed write left the stream incomplete.
@@ -214,17 +215,13 @@ impl BundleWriter {
             .persist(&self.out)
             .map_err(|e| e.error)
             .ctx("rename into place", &self.out)?;
-        crate::fsx::fsync_dir(crate::fsx::parent_of(&self.out)).map_err(|e| BundleError::Io {
-            op: e.op,
-            path: e.path,
-            source: e.source,
-        })
+        Ok(fsx::fsync_dir(fsx::parent_of(&self.out))?)
     }
 }
 
 /// A new temporary file in `out`'s directory, deleted when dropped.
 fn create_temp_beside(out: &Path) -> Result<(File, TempPath)> {
-    let dir = crate::fsx::parent_of(out);
+    let dir = fsx::parent_of(out);
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

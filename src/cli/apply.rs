@@ -10,7 +10,7 @@ use super::error::{CommandError, Result};
 use super::exit;
 use super::recover::recover_holding_lock;
 use crate::apply;
-use crate::fsx::{self, Context as _};
+use crate::fsx::{self, Context as _, ResultExt as _};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::txn::{HostLock, Wait};
 
@@ -47,10 +47,7 @@ fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<
     let (lock, observed, fresh) = ctx.compute_plan(opts)?;
     let plan = match &args.plan {
         Some(path) => Plan::from_saved(
-            &fsx::read(path).map_err(|e| fsx::FsError {
-                op: "read plan",
-                ..e
-            })?,
+            &fsx::read(path).with_op("read plan")?,
             path,
             &hex::encode(lock.sha256),
             &observed.fingerprint(),

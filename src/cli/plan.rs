@@ -7,7 +7,7 @@ use super::context::Context;
 use super::error::Result;
 use super::exit;
 use crate::apply;
-use crate::fsx::{self, Context as _};
+use crate::fsx::{self, Context as _, ResultExt as _};
 
 pub(super) fn run(ctx: &Context, args: &PlanArgs) -> Result<u8> {
     ctx.ensure_locked(&args.flags)?;
@@ -25,10 +25,7 @@ pub(super) fn run(ctx: &Context, args: &PlanArgs) -> Result<u8> {
         ctx.print_plan(&plan);
     }
     if let Some(out) = &args.out {
-        fsx::write(out, (plan.to_json() + "\n").as_bytes()).map_err(|e| fsx::FsError {
-            op: "write plan",
-            ..e
-        })?;
+        fsx::write(out, plan.to_json() + "\n").with_op("write plan")?;
         ctx.say(format!(
             "Saved the plan to {}; run `golock apply --plan {}`.",
             out.display(),

@@ -5,7 +5,6 @@
 //! on disk).
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -15,6 +14,7 @@ use ureq::http::Response;
 use super::FetchError;
 use super::http::{Deadline, FileSink, Http, RetryBudget, Sink, expect_status, read_error};
 use super::source::redact_url;
+use crate::fsx::{self, File};
 
 /// `<dest>.partial`: where a download is kept until the file is complete.
 pub fn partial_path(dest: &Path) -> PathBuf {
@@ -120,27 +120,27 @@ fn parse_content_range(value: &str) -> Option<ContentRange> {
 }
 
 fn file_len(path: &Path) -> Result<u64, FetchError> {
-    match fs::metadata(path) {
+    match fsx::metadata(path) {
         Ok(m) => Ok(m.len()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(FetchError::io("inspect", path, e)),
+        Err(e) if e.is_not_found() => Ok(0),
+        Err(e) => Err(FetchError::io("inspect", path, e.source)),
     }
 }
 
 fn truncate(path: &Path) -> Result<(), FetchError> {
-    match OpenOptions::new().write(true).open(path) {
+    match fsx::OpenOptions::new().write(true).open(path) {
         Ok(f) => f.set_len(0).map_err(|e| FetchError::write(path, e)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(FetchError::write(path, e)),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(FetchError::write(path, e.source)),
     }
 }
 
 fn open_partial(path: &Path) -> Result<FileSink, FetchError> {
-    let file = OpenOptions::new()
+    let file = fsx::OpenOptions::new()
         .append(true)
         .create(true)
         .open(path)
-        .map_err(|e| FetchError::write(path, e))?;
+        .map_err(|e| FetchError::write(path, e.source))?;
     Ok(FileSink {
         file,
         path: path.to_path_buf(),
@@ -149,14 +149,8 @@ fn open_partial(path: &Path) -> Result<FileSink, FetchError> {
 
 /// Move the complete partial file into place, durably.
 fn finish(partial: &Path, dest: &Path) -> Result<(), FetchError> {
-    fs::rename(partial, dest).map_err(|e| FetchError::io("rename into place", dest, e))?;
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| FetchError::io("sync directory", dir, e))
+    fsx::rename(partial, dest)?;
+    Ok(fsx::fsync_dir(fsx::parent_of(dest))?)
 }
 
 /// One URL read start to end as a single stream, surviving dropped
@@ -296,7 +290,7 @@ impl<'h> ResumingDownload<'h> {
             return Ok(());
         }
         let path = &self.partial.path;
-        let file = File::open(path).map_err(|e| FetchError::io("read", path, e))?;
+        let file = fsx::open(path).map_err(|e| FetchError::io("read", path, e.source))?;
         self.replay = Some(file.take(self.written));
         self.resumed = true;
         Ok(())

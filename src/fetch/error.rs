@@ -212,3 +212,9 @@ impl FetchError {
         }
     }
 }
+
+impl From<crate::fsx::FsError> for FetchError {
+    fn from(e: crate::fsx::FsError) -> Self {
+        FetchError::io(e.op, e.path, e.source)
+    }
+}

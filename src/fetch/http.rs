@@ -4,7 +4,6 @@
 //! and the body copy loop that enforces size caps and detects truncation.
 
 use std::collections::hash_map::RandomState;
-use std::fs::{self, File};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -20,6 +19,7 @@ use ureq::{Agent, Body};
 use super::FetchError;
 use super::netproxy::{NoProxy, normalize_proxy};
 use super::source::redact_url;
+use crate::fsx::{self, File};
 
 /// The longest pause between two attempts, however many were made.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -385,7 +385,7 @@ fn tls_config(ca_file: Option<&Path>) -> Result<TlsConfig, FetchError> {
         path: path.to_path_buf(),
         reason,
     };
-    let pem = fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let pem = fsx::read(path).map_err(|e| bad(e.source.to_string()))?;
     let mut extra = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {

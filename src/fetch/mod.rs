@@ -26,11 +26,12 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod testserver;
 
-use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
+
+use crate::fsx;
 
 pub use client::Client;
 pub use download::{Limit, ResumingDownload, partial_path};
@@ -75,18 +76,18 @@ pub fn fetch_to_file(
     dest: &Path,
     max: u64,
 ) -> Result<Option<Fetched>, FetchError> {
-    let file = OpenOptions::new()
+    let file = fsx::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(dest)
-        .map_err(|e| FetchError::write(dest, e))?;
+        .map_err(|e| FetchError::write(dest, e.source))?;
     let mut sink = FileSink {
         file,
         path: dest.to_path_buf(),
     };
     let result = try_sources(client, sources, rel, max, &mut sink);
     if !matches!(result, Ok(Some(_))) {
-        let _ = std::fs::remove_file(dest);
+        let _ = fsx::remove_file(dest);
     }
     result
 }
@@ -147,10 +148,10 @@ fn from_dir(
     sink: &mut dyn Sink,
     max: u64,
 ) -> Result<Option<(u64, [u8; 32])>, FetchError> {
-    let mut file = match File::open(path) {
+    let mut file = match fsx::open(path) {
         Ok(f) => f,
-        Err(e) if is_missing(&e) => return Ok(None),
-        Err(e) => return Err(FetchError::io("open", path, e)),
+        Err(e) if is_missing(&e.source) => return Ok(None),
+        Err(e) => return Err(e.into()),
     };
     let meta = file
         .metadata()

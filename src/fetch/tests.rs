@@ -1,7 +1,7 @@
 //! Scenario tests of [`crate::fetch`] against scripted loopback servers
 //! and temporary directory trees.
 
-use std::fs;
+use crate::fsx;
 use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -90,7 +90,7 @@ fn truncated_body_is_retried_for_module_files() {
     )
     .unwrap()
     .unwrap();
-    assert_eq!(fs::read(&dest).unwrap(), body);
+    assert_eq!(fsx::read(&dest).unwrap(), body);
     assert_eq!((got.size, got.sha256), (body.len() as u64, sha(&body)));
     assert_eq!(server.requests().len(), 2);
 }
@@ -107,14 +107,14 @@ fn wrong_content_range_restarts_from_zero() {
     });
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("f");
-    fs::write(partial_path(&dest), b"stale bytes from an older file").unwrap();
+    fsx::write(partial_path(&dest), b"stale bytes from an older file").unwrap();
     let url = format!("{}/f", server.url());
     let http = client();
     let mut stream =
         ResumingDownload::open(&http, &url, &partial_path(&dest), Limit::AtMost(u64::MAX)).unwrap();
     assert_eq!(read_all(&mut stream).unwrap(), body);
     stream.persist(&dest).unwrap();
-    assert_eq!(sha(&fs::read(&dest).unwrap()), sha(&body));
+    assert_eq!(sha(&fsx::read(&dest).unwrap()), sha(&body));
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[0].header("range"), Some("bytes=30-"));
@@ -166,7 +166,7 @@ fn not_found_on_the_first_source_falls_through_to_the_second() {
         .unwrap()
         .unwrap();
     assert_eq!(got.source, b.url() + "/");
-    assert_eq!(fs::read(&dest).unwrap(), b"found");
+    assert_eq!(fsx::read(&dest).unwrap(), b"found");
     assert_eq!(a.requests().len(), 1, "404 is not retried");
 }
 
@@ -229,8 +229,8 @@ fn bodies_over_the_cap_are_refused() {
 
 fn write_tree(root: &Path) {
     let dir = root.join("example.com/!m/@v");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("v1.0.0.mod"), b"module example.com/M\n").unwrap();
+    fsx::create_dir_all(&dir).unwrap();
+    fsx::write(dir.join("v1.0.0.mod"), b"module example.com/M\n").unwrap();
 }
 
 #[test]
@@ -272,11 +272,11 @@ fn fetch_to_file_refuses_an_existing_destination() {
     let tmp = tempfile::tempdir().unwrap();
     write_tree(tmp.path());
     let dest = tmp.path().join("exists");
-    fs::write(&dest, b"keep").unwrap();
+    fsx::write(&dest, b"keep").unwrap();
     let sources = [Source::Local(tmp.path().to_path_buf())];
     let err = fetch_to_file(&sources_client(), &sources, REL, &dest, MAX).unwrap_err();
     assert!(matches!(err, FetchError::Write { .. }), "{err:?}");
-    assert_eq!(fs::read(&dest).unwrap(), b"keep");
+    assert_eq!(fsx::read(&dest).unwrap(), b"keep");
 }
 
 #[test]
@@ -387,7 +387,7 @@ fn options_read_the_environment_like_go() {
 fn an_extra_ca_bundle_is_loaded_or_rejected_clearly() {
     let tmp = tempfile::tempdir().unwrap();
     let good = tmp.path().join("ca.pem");
-    fs::write(&good, include_bytes!("testdata/test-ca.pem")).unwrap();
+    fsx::write(&good, include_bytes!("testdata/test-ca.pem")).unwrap();
     assert!(
         Http::new(HttpOptions {
             ca_file: Some(good),
@@ -396,7 +396,7 @@ fn an_extra_ca_bundle_is_loaded_or_rejected_clearly() {
         .is_ok()
     );
     let empty = tmp.path().join("empty.pem");
-    fs::write(&empty, b"not a certificate\n").unwrap();
+    fsx::write(&empty, b"not a certificate\n").unwrap();
     for path in [empty, tmp.path().join("missing.pem")] {
         let err = Http::new(HttpOptions {
             ca_file: Some(path.clone()),
@@ -440,7 +440,7 @@ fn resuming_download_hands_out_the_partial_then_appends_the_rest() {
     });
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("go.tar.gz");
-    fs::write(partial_path(&dest), &body[..30_000]).unwrap();
+    fsx::write(partial_path(&dest), &body[..30_000]).unwrap();
     let http = client();
     let url = format!("{}/go.tar.gz", server.url());
     let mut stream =
@@ -449,7 +449,7 @@ fn resuming_download_hands_out_the_partial_then_appends_the_rest() {
     assert_eq!(stream.total(), Some(body.len() as u64));
     assert_eq!(read_all(&mut stream).unwrap(), body);
     stream.persist(&dest).unwrap();
-    assert_eq!(fs::read(&dest).unwrap(), body);
+    assert_eq!(fsx::read(&dest).unwrap(), body);
     assert!(!partial_path(&dest).exists());
     let reqs = server.requests();
     assert_eq!(reqs.len(), 1);
@@ -478,7 +478,11 @@ fn resuming_download_reconnects_after_truncation_within_one_stream() {
     assert!(!stream.resumed());
     assert_eq!(read_all(&mut stream).unwrap(), body);
     assert!(stream.failure().is_none());
-    assert_eq!(fs::read(&partial).unwrap(), body, "every byte teed to disk");
+    assert_eq!(
+        fsx::read(&partial).unwrap(),
+        body,
+        "every byte teed to disk"
+    );
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[0].header("range"), None);
@@ -504,7 +508,7 @@ fn a_200_to_a_mid_stream_range_request_skips_what_was_handed_out() {
     )
     .unwrap();
     assert_eq!(read_all(&mut stream).unwrap(), body);
-    assert_eq!(fs::read(&partial).unwrap(), body);
+    assert_eq!(fsx::read(&partial).unwrap(), body);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[1].header("range"), Some("bytes=70000-"));
@@ -517,7 +521,7 @@ fn a_200_to_the_first_range_request_drops_a_stale_partial() {
     let server = Server::start(move |_, _| Reply::ok(&full));
     let dir = tempfile::tempdir().unwrap();
     let partial = dir.path().join("f.partial");
-    fs::write(&partial, b"stale bytes").unwrap();
+    fsx::write(&partial, b"stale bytes").unwrap();
     let http = client();
     let mut stream = ResumingDownload::open(
         &http,
@@ -528,7 +532,7 @@ fn a_200_to_the_first_range_request_drops_a_stale_partial() {
     .unwrap();
     assert!(!stream.resumed());
     assert_eq!(read_all(&mut stream).unwrap(), body);
-    assert_eq!(fs::read(&partial).unwrap(), body);
+    assert_eq!(fsx::read(&partial).unwrap(), body);
     assert_eq!(server.requests()[0].header("range"), Some("bytes=11-"));
 }
 
@@ -540,14 +544,14 @@ fn a_complete_partial_is_handed_out_from_disk() {
     });
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("f");
-    fs::write(partial_path(&dest), &body).unwrap();
+    fsx::write(partial_path(&dest), &body).unwrap();
     let http = client();
     let url = format!("{}/f", server.url());
     let mut stream =
         ResumingDownload::open(&http, &url, &partial_path(&dest), Limit::AtMost(u64::MAX)).unwrap();
     assert_eq!(read_all(&mut stream).unwrap(), body);
     stream.persist(&dest).unwrap();
-    assert_eq!(fs::read(&dest).unwrap(), body);
+    assert_eq!(fsx::read(&dest).unwrap(), body);
     assert_eq!(server.requests().len(), 1);
 }
 
@@ -602,7 +606,11 @@ fn resuming_download_fails_once_tries_in_a_row_bring_nothing_and_keeps_the_bytes
     assert_eq!(reqs.len(), 3);
     assert_eq!(reqs[2].header("range"), Some("bytes=1000-"));
     assert!(stream.persist(&dir.path().join("f")).is_err());
-    assert_eq!(fs::read(&partial).unwrap(), &body[..1000], "kept to resume");
+    assert_eq!(
+        fsx::read(&partial).unwrap(),
+        &body[..1000],
+        "kept to resume"
+    );
 }
 
 #[test]

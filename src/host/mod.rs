@@ -6,7 +6,6 @@
 //! reboot, is rehashed against its install manifest (see `reboot`).
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -22,7 +21,7 @@ pub mod verify;
 pub use modules::{CacheLocationError, ModuleState, ObservedModules, cached_modules, gomodcache};
 pub use paths::real_location;
 
-use crate::fsx::{self, Context};
+use crate::fsx::{self, ResultExt};
 use crate::host::layout::Layout;
 use crate::host::state::{State, StateError};
 use crate::lockfile::Lockfile;
@@ -295,14 +294,14 @@ fn observe_toolchains(
 }
 
 fn list_toolchains(dir: &Path) -> Result<BTreeMap<String, ToolchainState>, HostError> {
-    let entries = match fs::read_dir(dir) {
+    let entries = match fsx::read_dir(dir).with_op("list") {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-        Err(e) => return Err(e).ctx("list", dir)?,
+        Err(e) if e.is_not_found() => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e.into()),
     };
     let mut found = BTreeMap::new();
     for entry in entries {
-        let entry = entry.ctx("list", dir)?;
+        let entry = entry.with_op("list")?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with("go") {
             found.insert(name.clone(), check_toolchain(&entry.path(), &name));
@@ -313,7 +312,7 @@ fn list_toolchains(dir: &Path) -> Result<BTreeMap<String, ToolchainState>, HostE
 
 /// A toolchain dir is valid when `VERSION` names it and `bin/go` exists.
 pub fn check_toolchain(dir: &Path, dir_name: &str) -> ToolchainState {
-    let version = fs::read(dir.join("VERSION")).unwrap_or_default();
+    let version = fsx::read(dir.join("VERSION")).unwrap_or_default();
     let first_line = version.split(|&b| b == b'\n').next().unwrap_or_default();
     if first_line.trim_ascii() != dir_name.as_bytes() {
         return ToolchainState::Invalid {
@@ -329,18 +328,18 @@ pub fn check_toolchain(dir: &Path, dir_name: &str) -> ToolchainState {
 }
 
 fn observe_link(path: &Path) -> Result<LinkState, HostError> {
-    let meta = match fs::symlink_metadata(path) {
+    let meta = match fsx::symlink_metadata(path) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if e.is_not_found() => {
             return Ok(LinkState::Missing {
                 parent_exists: fsx::parent_of(path).is_dir(),
             });
         }
-        Err(e) => return Err(e).ctx("stat", path)?,
+        Err(e) => return Err(e.into()),
     };
     Ok(if meta.file_type().is_symlink() {
         LinkState::Link {
-            target: fs::read_link(path).ctx("read link", path)?,
+            target: fsx::read_link(path)?,
         }
     } else if meta.is_dir() {
         LinkState::RealDir

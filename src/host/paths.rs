@@ -9,10 +9,10 @@
 //! delete modules as stale toolchains.
 
 use std::ffi::OsString;
-use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use super::HostError;
+use crate::fsx;
 
 /// Symlinks followed before giving up, as the kernel's ELOOP limit.
 const MAX_LINKS: usize = 40;
@@ -46,10 +46,10 @@ fn resolve_once(path: &Path) -> Result<PathBuf, PathBuf> {
     let mut existing = path.to_path_buf();
     let mut rest: Vec<OsString> = Vec::new();
     loop {
-        if let Ok(real) = existing.canonicalize() {
+        if let Ok(real) = fsx::canonicalize(&existing) {
             return Ok(normalize(&joined(real, &rest)));
         }
-        if let Ok(target) = fs::read_link(&existing) {
+        if let Ok(target) = fsx::read_link(&existing) {
             let parent = existing.parent().unwrap_or(Path::new("/"));
             return Err(joined(parent.join(target), &rest));
         }
@@ -176,16 +176,16 @@ mod tests {
     #[test]
     fn real_location_resolves_the_existing_prefix_only() {
         let tmp = tempfile::tempdir().unwrap();
-        let base = tmp.path().canonicalize().unwrap();
-        std::fs::create_dir(base.join("dots")).unwrap();
-        std::os::unix::fs::symlink(base.join("dots"), base.join("link")).unwrap();
+        let base = fsx::canonicalize(tmp.path()).unwrap();
+        fsx::create_dir(base.join("dots")).unwrap();
+        fsx::symlink(base.join("dots"), base.join("link")).unwrap();
         assert_eq!(
             real_location(&base.join("link/missing/x")),
             base.join("dots/missing/x")
         );
         assert_eq!(real_location(&base.join("a/../b")), base.join("b"));
         // A dangling link resolves to where it points, also on the way.
-        std::os::unix::fs::symlink("/nonexistent-golock/x", base.join("dangling")).unwrap();
+        fsx::symlink("/nonexistent-golock/x", base.join("dangling")).unwrap();
         assert_eq!(
             real_location(&base.join("dangling")),
             Path::new("/nonexistent-golock/x")
@@ -194,7 +194,7 @@ mod tests {
             real_location(&base.join("dangling/y")),
             Path::new("/nonexistent-golock/x/y")
         );
-        std::os::unix::fs::symlink("../dots/f", base.join("dots/rel")).unwrap();
+        fsx::symlink("../dots/f", base.join("dots/rel")).unwrap();
         assert_eq!(real_location(&base.join("link/rel")), base.join("dots/f"));
     }
 
@@ -219,9 +219,9 @@ mod tests {
         assert!(check_no_overlap(&apart, None, Path::new("/home/u")).is_ok());
         // A link pointing into the data dir is not inside it.
         let tmp = tempfile::tempdir().unwrap();
-        let base = tmp.path().canonicalize().unwrap();
-        std::fs::create_dir_all(base.join("root/toolchains/go1")).unwrap();
-        std::os::unix::fs::symlink(base.join("root/toolchains/go1"), base.join("go")).unwrap();
+        let base = fsx::canonicalize(tmp.path()).unwrap();
+        fsx::create_dir_all(base.join("root/toolchains/go1")).unwrap();
+        fsx::symlink(base.join("root/toolchains/go1"), base.join("go")).unwrap();
         let places = [
             Place::new("golock's data dir", &base.join("root")),
             Place::link("[go] link", &base.join("go")),

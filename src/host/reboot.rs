@@ -11,7 +11,7 @@ pub fn boot_id() -> Option<String> {
     if let Some(id) = std::env::var_os("GOLOCK_TEST_BOOT_ID") {
         return Some(id.to_string_lossy().into_owned()).filter(|s| !s.is_empty());
     }
-    let raw = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let raw = crate::fsx::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
     Some(raw.trim().to_string()).filter(|s| !s.is_empty())
 }
 

@@ -107,7 +107,7 @@ pub fn load_index(what: &str, cwd: &Path, client: &Client) -> Result<String, Che
             .ok_or_else(|| err("not found".into()))?;
         return String::from_utf8(bytes).map_err(|e| err(e.to_string()));
     }
-    std::fs::read_to_string(cwd.join(what)).map_err(|e| err(e.to_string()))
+    fsx::read_to_string(cwd.join(what)).map_err(|e| err(e.source.to_string()))
 }
 
 /// Every locked platform's checksum, from the first source that has it;
@@ -216,9 +216,7 @@ fn from_sums(lock: &Lockfile, file: &str, client: &Client) -> Option<(String, u6
 /// HTTP; 0 (size not checked by apply) when the mirror does not say.
 fn mirror_size(mirror: &Source, file: &str, client: &Client) -> u64 {
     match mirror {
-        Source::Local(d) => std::fs::metadata(d.join(file))
-            .map(|m| m.len())
-            .unwrap_or(0),
+        Source::Local(d) => fsx::metadata(d.join(file)).map(|m| m.len()).unwrap_or(0),
         Source::Http(u) => {
             let url = format!("{}/{file}", u.trim_end_matches('/'));
             client

@@ -174,9 +174,9 @@ pub fn parse(text: &str, path: &Path, home: &Path) -> Result<Lockfile, LockfileE
 
 /// Reads and parses the lockfile at `path`.
 pub fn load(path: &Path, home: &Path) -> Result<Lockfile, LockfileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LockfileError::Read {
+    let text = crate::fsx::read_to_string(path).map_err(|e| LockfileError::Read {
         path: path.to_path_buf(),
-        source,
+        source: e.source,
     })?;
     parse(&text, path, home)
 }
@@ -198,6 +198,7 @@ fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fsx;
 
     #[test]
     fn go_version_from_str() {
@@ -215,15 +216,15 @@ mod tests {
     fn find_upward_finds_the_nearest_lockfile() {
         let root = tempfile::tempdir().unwrap();
         let nested = root.path().join("a/b/c");
-        std::fs::create_dir_all(&nested).unwrap();
-        std::fs::write(root.path().join(FILE_NAME), "").unwrap();
+        fsx::create_dir_all(&nested).unwrap();
+        fsx::write(root.path().join(FILE_NAME), "").unwrap();
         assert_eq!(find_upward(&nested), Some(root.path().join(FILE_NAME)));
-        std::fs::write(root.path().join("a").join(FILE_NAME), "").unwrap();
+        fsx::write(root.path().join("a").join(FILE_NAME), "").unwrap();
         assert_eq!(
             find_upward(&nested),
             Some(root.path().join("a").join(FILE_NAME))
         );
-        std::fs::create_dir(nested.join(FILE_NAME)).unwrap();
+        fsx::create_dir(nested.join(FILE_NAME)).unwrap();
         assert_eq!(
             find_upward(&nested),
             Some(root.path().join("a").join(FILE_NAME)),
@@ -236,7 +237,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let path = root.path().join(FILE_NAME);
         let text = "schema = 1\n[go]\nversion = \"1.22.5\"\nmirrors = [\"archives\"]\n";
-        std::fs::write(&path, text).unwrap();
+        fsx::write(&path, text).unwrap();
         let lockfile = load(&path, Path::new("/home/me")).unwrap();
         assert_eq!(lockfile.dir, root.path());
         assert_eq!(

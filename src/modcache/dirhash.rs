@@ -5,14 +5,14 @@
 //! `h1:` is base64(sha256(summary)) where the summary has one line
 //! `hex(sha256(content))  name\n` per file, sorted by name (byte order).
 
-use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use super::error::{IoContext, ModError};
+use super::error::ModError;
+use crate::fsx::{self, Context};
 
 /// `h1:` of the empty file set: base64(sha256("")).
 pub const EMPTY_H1: &str = "h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
@@ -73,7 +73,7 @@ pub fn hash_go_mod(content: &[u8]) -> String {
 /// `zip.File.Open` yields nothing for them. Unlike Go (which lets the last
 /// duplicate win), duplicate names are an error.
 pub fn hash_zip(zip_path: &Path) -> Result<String, ModError> {
-    let file = File::open(zip_path).ctx("open", zip_path)?;
+    let file = fsx::open(zip_path)?;
     let mut archive =
         zip::ZipArchive::new(BufReader::new(file)).map_err(|source| ModError::Zip {
             module: String::new(),
@@ -136,7 +136,7 @@ fn empty_dir_entry_sum<R: Read + ?Sized>(
 /// `prefix/relative/path` (x/mod `dirhash.HashDir` + `DirFiles`). Symbolic
 /// links are hashed by the content they point to, as `os.Open` follows them.
 pub fn hash_dir(dir: &Path, prefix: &str) -> Result<String, ModError> {
-    let meta = std::fs::metadata(dir).ctx("stat", dir)?;
+    let meta = fsx::metadata(dir)?;
     if !meta.is_dir() {
         return Err(ModError::io(
             "hash",
@@ -155,7 +155,7 @@ pub fn hash_dir(dir: &Path, prefix: &str) -> Result<String, ModError> {
         }
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
         let name = slash_join(prefix, &rel.to_string_lossy());
-        let f = File::open(entry.path()).ctx("open", entry.path())?;
+        let f = fsx::open(entry.path())?;
         let sum = sha256_reader(f).ctx("read", entry.path())?;
         files.push((name, sum));
     }
@@ -229,9 +229,9 @@ mod tests {
     #[test]
     fn hash_dir_prefixes_names() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("xyz"), "data for xyz").unwrap();
-        std::fs::create_dir(dir.path().join("sub")).unwrap();
-        std::fs::write(dir.path().join("sub/abc"), "data for abc").unwrap();
+        fsx::write(dir.path().join("xyz"), "data for xyz").unwrap();
+        fsx::create_dir(dir.path().join("sub")).unwrap();
+        fsx::write(dir.path().join("sub/abc"), "data for abc").unwrap();
         let want = htop(&summary(&[
             ("prefix/sub/abc", "data for abc"),
             ("prefix/xyz", "data for xyz"),
@@ -244,7 +244,7 @@ mod tests {
     fn hash_zip_all_entries() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.zip");
-        let mut w = zip::ZipWriter::new(File::create(&path).unwrap());
+        let mut w = zip::ZipWriter::new(fsx::create(&path).unwrap());
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
         w.start_file("prefix/xyz", opts).unwrap();

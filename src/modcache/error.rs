@@ -178,13 +178,8 @@ impl ModError {
     }
 }
 
-/// Attach an operation and path to an `io::Result`.
-pub(crate) trait IoContext<T> {
-    fn ctx(self, op: &'static str, path: &std::path::Path) -> Result<T, ModError>;
-}
-
-impl<T> IoContext<T> for io::Result<T> {
-    fn ctx(self, op: &'static str, path: &std::path::Path) -> Result<T, ModError> {
-        self.map_err(|e| ModError::io(op, path, e))
+impl From<crate::fsx::FsError> for ModError {
+    fn from(e: crate::fsx::FsError) -> Self {
+        ModError::io(e.op, e.path, e.source)
     }
 }

@@ -33,7 +33,7 @@ pub use zip::{Unzipped, ZipLimits, check_and_extract, check_zip};
 #[cfg(test)]
 mod go_crosscheck {
     use super::*;
-    use std::fs;
+    use crate::fsx;
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     use std::path::{Path, PathBuf};
@@ -45,11 +45,11 @@ mod go_crosscheck {
     /// Writes `<proxy>/<esc path>/@v/{list,<v>.info,<v>.mod,<v>.zip}`.
     fn publish(proxy: &Path, version: &str, time: &str) -> PathBuf {
         let dir = proxy.join(escape_path(MODULE).unwrap()).join("@v");
-        fs::create_dir_all(&dir).unwrap();
+        fsx::create_dir_all(&dir).unwrap();
         let ev = escape_version(version).unwrap();
         let prefix = format!("{MODULE}@{version}/");
         let zip_path = dir.join(format!("{ev}.zip"));
-        let mut w = ::zip::ZipWriter::new(fs::File::create(&zip_path).unwrap());
+        let mut w = ::zip::ZipWriter::new(fsx::create(&zip_path).unwrap());
         let opts = ::zip::write::SimpleFileOptions::default()
             .compression_method(::zip::CompressionMethod::Deflated);
         let files: [(&str, &[u8]); 4] = [
@@ -63,12 +63,12 @@ mod go_crosscheck {
             w.write_all(data).unwrap();
         }
         w.finish().unwrap();
-        fs::write(dir.join(format!("{ev}.mod")), GO_MOD).unwrap();
+        fsx::write(dir.join(format!("{ev}.mod")), GO_MOD).unwrap();
         let info = format!("{{\"Version\":\"{version}\",\"Time\":\"{time}\"}}\n");
-        fs::write(dir.join(format!("{ev}.info")), info).unwrap();
-        let mut list = fs::read_to_string(dir.join("list")).unwrap_or_default();
+        fsx::write(dir.join(format!("{ev}.info")), info).unwrap();
+        let mut list = fsx::read_to_string(dir.join("list")).unwrap_or_default();
         list.push_str(&format!("{version}\n"));
-        fs::write(dir.join("list"), list).unwrap();
+        fsx::write(dir.join("list"), list).unwrap();
         zip_path
     }
 
@@ -114,7 +114,7 @@ mod go_crosscheck {
             let rel = e.path().strip_prefix(root).unwrap().display().to_string();
             let mode = e.metadata().unwrap().permissions().mode() & 0o7777;
             let data = if e.file_type().is_file() {
-                fs::read(e.path()).unwrap()
+                fsx::read(e.path()).unwrap()
             } else {
                 Vec::new()
             };
@@ -126,7 +126,7 @@ mod go_crosscheck {
     fn make_writable(root: &Path) {
         for e in walkdir::WalkDir::new(root).into_iter().flatten() {
             if e.file_type().is_dir() {
-                let _ = fs::set_permissions(e.path(), fs::Permissions::from_mode(0o755));
+                let _ = fsx::set_permissions(e.path(), fsx::Permissions::from_mode(0o755));
             }
         }
     }
@@ -156,10 +156,10 @@ mod go_crosscheck {
             assert_eq!(Path::new(js["Zip"].as_str().unwrap()), zip_in_cache);
             assert!(cache.lock_file(MODULE, version).unwrap().exists());
             assert!(!cache.partial_marker(MODULE, version).unwrap().exists());
-            let info = fs::read_to_string(cache.info(MODULE, version).unwrap()).unwrap();
+            let info = fsx::read_to_string(cache.info(MODULE, version).unwrap()).unwrap();
             assert_eq!(info, render_info(version, Some(time)));
             assert!(info.contains(want_time), "{info}");
-            let ziphash = fs::read_to_string(cache.ziphash(MODULE, version).unwrap()).unwrap();
+            let ziphash = fsx::read_to_string(cache.ziphash(MODULE, version).unwrap()).unwrap();
             assert_eq!(ziphash, sum);
 
             let dest = ours.extracted_dir(MODULE, version).unwrap();
@@ -169,7 +169,7 @@ mod go_crosscheck {
             assert_eq!(out.h1, sum);
             assert_eq!(tree(&dest), tree(&dir), "extracted trees differ");
         }
-        let list = fs::read_to_string(cache.list(MODULE).unwrap()).unwrap();
+        let list = fsx::read_to_string(cache.list(MODULE).unwrap()).unwrap();
         assert_eq!(list, render_list(["v1.0.0-RC1", "v1.1.0"]));
         make_writable(tmp.path());
     }

@@ -21,16 +21,17 @@
 //! * duplicate names are refused as a whole (x/mod reports each one).
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, BufReader, Cursor, Read, Seek, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use zip::ZipArchive;
 
+use crate::fsx::{self, Context, File, ResultExt};
+
 use super::dirhash::hash1;
-use super::error::{EntryProblem, IoContext, ModError};
+use super::error::{EntryProblem, ModError};
 use super::escape::check_file_path;
 use super::semver::check_version;
 
@@ -123,7 +124,7 @@ pub fn check_and_extract(
     if result.is_err() {
         // Nothing is read-only yet unless the chmod pass itself failed;
         // removal is best effort either way.
-        let _ = fs::remove_dir_all(dest);
+        let _ = fsx::remove_dir_all(dest);
     }
     result
 }
@@ -185,7 +186,7 @@ impl Seek for Source {
 
 /// Opens the zip after checking its size (x/mod `checkZip`, first part).
 fn open_archive(ctx: &Ctx<'_>, limits: &ZipLimits) -> Result<ZipArchive<Source>, ModError> {
-    let mut file = File::open(ctx.zip).ctx("open", ctx.zip)?;
+    let mut file = fsx::open(ctx.zip)?;
     let size = file.metadata().ctx("stat", ctx.zip)?.len();
     if size > limits.max_zip_size {
         return Err(ModError::ZipTooLarge {
@@ -495,14 +496,14 @@ fn go_path_clean(p: &str) -> String {
 /// Creates `dest` (not its contents); it must not exist yet.
 fn create_dest(ctx: &Ctx<'_>, dest: &Path) -> Result<(), ModError> {
     if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).ctx("create directory", parent)?;
+        fsx::create_dir_all(parent)?;
     }
-    match fs::create_dir(dest) {
+    match fsx::create_dir(dest) {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(ModError::DestExists {
             module: ctx.module.clone(),
             dest: dest.to_path_buf(),
         }),
-        other => other.ctx("create directory", dest),
+        other => Ok(other?),
     }
 }
 
@@ -557,12 +558,12 @@ fn extract_file(
         .by_index(entry.index)
         .map_err(|e| ctx.zip_err(Some(name), e))?;
     let mut reader = reader.take(size.saturating_add(1));
-    let mut out = OpenOptions::new()
+    let mut out = fsx::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o444)
         .open(target)
-        .ctx("create", target)?;
+        .with_op("create")?;
     let mut hasher = Sha256::new();
     let mut written: u64 = 0;
     loop {
@@ -626,9 +627,7 @@ impl<'a> DirMaker<'a> {
             let dir = &rel[..end];
             if !self.known.contains(dir) {
                 let path = self.root.join(dir);
-                DirBuilder::new()
-                    .create(&path)
-                    .ctx("create directory", &path)?;
+                fsx::create_dir(&path)?;
                 self.known.insert(dir.to_string());
                 self.created.push(path);
             }
@@ -642,10 +641,9 @@ impl<'a> DirMaker<'a> {
 /// (cmd/go `makeDirsReadOnly`). `dirs` lists parents before children.
 fn make_dirs_read_only(dirs: &[PathBuf]) -> Result<(), ModError> {
     for dir in dirs.iter().rev() {
-        let mode = fs::metadata(dir).ctx("stat", dir)?.permissions().mode();
+        let mode = fsx::metadata(dir)?.permissions().mode();
         if mode & 0o222 != 0 {
-            fs::set_permissions(dir, fs::Permissions::from_mode(mode & !0o222))
-                .ctx("make read-only", dir)?;
+            fsx::set_mode(dir, mode & !0o222).with_op("make read-only")?;
         }
     }
     Ok(())
@@ -669,7 +667,7 @@ mod tests {
     /// Writes a zip of `(name, content)`; a name ending in `/` is a directory.
     fn build(dir: &Path, entries: &[(&str, &[u8])]) -> PathBuf {
         let path = dir.join("m.zip");
-        let mut w = zip::ZipWriter::new(File::create(&path).unwrap());
+        let mut w = zip::ZipWriter::new(fsx::create(&path).unwrap());
         for (name, data) in entries {
             if name.ends_with('/') {
                 w.add_directory(*name, deflated()).unwrap();
@@ -685,7 +683,7 @@ mod tests {
     /// Replaces every occurrence of `from` with `to` (same length) in the file.
     fn patch(path: &Path, from: &[u8], to: &[u8]) {
         assert_eq!(from.len(), to.len());
-        let mut bytes = fs::read(path).unwrap();
+        let mut bytes = fsx::read(path).unwrap();
         let mut hits = 0;
         let mut i = 0;
         while i + from.len() <= bytes.len() {
@@ -696,12 +694,12 @@ mod tests {
             i += 1;
         }
         assert!(hits > 0, "pattern not found");
-        fs::write(path, bytes).unwrap();
+        fsx::write(path, bytes).unwrap();
     }
 
     /// Sets the declared uncompressed size of every entry (local + central).
     fn patch_declared_size(path: &Path, size: u32) {
-        let mut b = fs::read(path).unwrap();
+        let mut b = fsx::read(path).unwrap();
         for i in 0..b.len().saturating_sub(4) {
             let off = match &b[i..i + 4] {
                 [0x50, 0x4b, 0x03, 0x04] => 22,
@@ -710,7 +708,7 @@ mod tests {
             };
             b[i + off..i + off + 4].copy_from_slice(&size.to_le_bytes());
         }
-        fs::write(path, b).unwrap();
+        fsx::write(path, b).unwrap();
     }
 
     fn problems(err: ModError) -> Vec<EntryProblem> {
@@ -724,8 +722,8 @@ mod tests {
         // Read back what a fresh 0777 directory gets.
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("probe");
-        fs::create_dir(&p).unwrap();
-        0o777 & !fs::metadata(&p).unwrap().mode() & 0o777
+        fsx::create_dir(&p).unwrap();
+        0o777 & !fsx::metadata(&p).unwrap().mode() & 0o777
     }
 
     #[test]
@@ -749,8 +747,8 @@ mod tests {
         assert_eq!(out.bytes, (21 + 3 + 10 + 10 + big.len()) as u64);
         assert_eq!(out.h1, hash_zip(&zip).unwrap());
         assert_eq!(out.h1, hash_dir(&dest, "example.com/m@v1.0.0").unwrap());
-        assert_eq!(fs::read(dest.join("a/b/c.go")).unwrap(), b"package b\n");
-        assert_eq!(fs::read(dest.join("big.bin")).unwrap(), big);
+        assert_eq!(fsx::read(dest.join("a/b/c.go")).unwrap(), b"package b\n");
+        assert_eq!(fsx::read(dest.join("big.bin")).unwrap(), big);
         let mask = umask();
         for e in walkdir::WalkDir::new(&dest) {
             let e = e.unwrap();
@@ -761,7 +759,7 @@ mod tests {
         // cmd/go's own RemoveAll has to make dirs writable again; so do we.
         for e in walkdir::WalkDir::new(&dest).into_iter().flatten() {
             if e.file_type().is_dir() {
-                fs::set_permissions(e.path(), fs::Permissions::from_mode(0o755)).unwrap();
+                fsx::set_permissions(e.path(), fsx::Permissions::from_mode(0o755)).unwrap();
             }
         }
     }
@@ -784,8 +782,8 @@ mod tests {
         assert_eq!(out.h1, hash_zip(&zip).unwrap());
         assert!(!dest.join("empty").exists(), "x/mod/zip ignores empty dirs");
         assert_ne!(out.h1, hash_dir(&dest, "example.com/m@v1.0.0").unwrap());
-        fs::set_permissions(&dest, fs::Permissions::from_mode(0o755)).unwrap();
-        fs::set_permissions(dest.join("a"), fs::Permissions::from_mode(0o755)).unwrap();
+        fsx::set_permissions(&dest, fsx::Permissions::from_mode(0o755)).unwrap();
+        fsx::set_permissions(dest.join("a"), fsx::Permissions::from_mode(0o755)).unwrap();
     }
 
     /// Hostile or malformed names, each rejected with a reason mentioning `want`.
@@ -890,7 +888,7 @@ mod tests {
     fn symlinks_and_special_files() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("m.zip");
-        let mut w = zip::ZipWriter::new(File::create(&path).unwrap());
+        let mut w = zip::ZipWriter::new(fsx::create(&path).unwrap());
         w.add_symlink(format!("{P}link"), "/etc/passwd", deflated())
             .unwrap();
         w.start_file(format!("{P}fifo"), deflated().unix_permissions(0o644))
@@ -915,13 +913,13 @@ mod tests {
     fn unsupported_compression() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("m.zip");
-        let mut w = zip::ZipWriter::new(File::create(&path).unwrap());
+        let mut w = zip::ZipWriter::new(fsx::create(&path).unwrap());
         let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
         w.start_file(format!("{P}x"), opts).unwrap();
         w.write_all(b"abc").unwrap();
         w.finish().unwrap();
         // Compression method 0 (stored) → 12 (bzip2) in both headers.
-        let mut b = fs::read(&path).unwrap();
+        let mut b = fsx::read(&path).unwrap();
         for i in 0..b.len() - 4 {
             let off = match &b[i..i + 4] {
                 [0x50, 0x4b, 0x03, 0x04] => 8,
@@ -930,7 +928,7 @@ mod tests {
             };
             b[i + off] = 12;
         }
-        fs::write(&path, b).unwrap();
+        fsx::write(&path, b).unwrap();
         match check_zip(&path, M, V, &ZipLimits::default()).unwrap_err() {
             ModError::InvalidZip { problems, .. } => {
                 assert!(problems[0].reason.contains("compression"), "{problems:?}")
@@ -982,7 +980,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let zeros = vec![0u8; 16 << 20];
         let zip = build(tmp.path(), &[(&format!("{P}bomb"), &zeros)]);
-        assert!(fs::metadata(&zip).unwrap().len() < 64 << 10);
+        assert!(fsx::metadata(&zip).unwrap().len() < 64 << 10);
         let limits = ZipLimits {
             max_unzipped: 1 << 20,
             ..ZipLimits::default()
@@ -1043,11 +1041,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let zip = build(tmp.path(), &[(&format!("{P}x.go"), b"package m\n")]);
         let dest = tmp.path().join("out");
-        fs::create_dir(&dest).unwrap();
-        fs::write(dest.join("keep"), "mine").unwrap();
+        fsx::create_dir(&dest).unwrap();
+        fsx::write(dest.join("keep"), "mine").unwrap();
         let err = check_and_extract(&zip, M, V, &dest, &ZipLimits::default()).unwrap_err();
         assert!(matches!(err, ModError::DestExists { .. }), "{err:?}");
-        assert_eq!(fs::read_to_string(dest.join("keep")).unwrap(), "mine");
+        assert_eq!(fsx::read_to_string(dest.join("keep")).unwrap(), "mine");
     }
 
     #[test]

@@ -164,6 +164,7 @@ pub(super) fn fish_quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fsx;
     use std::path::PathBuf;
     use std::process::Command;
 
@@ -297,9 +298,9 @@ mod tests {
         fn new(env: &[(String, String)]) -> Sandbox {
             let dir = tempfile::tempdir().unwrap();
             let goroot = dir.path().join(r#"go 'root' "$X" `id` \ ;#*?"#);
-            std::fs::create_dir_all(goroot.join("bin")).unwrap();
+            fsx::create_dir_all(goroot.join("bin")).unwrap();
             let block = try_render_block(Shell::Posix, &goroot, env).unwrap();
-            std::fs::write(dir.path().join("profile"), block).unwrap();
+            fsx::write(dir.path().join("profile"), block).unwrap();
             Sandbox { dir, goroot }
         }
 
@@ -438,7 +439,7 @@ mod tests {
         let goroot = dir.path().join(r"go 'root' $X \ ;#*?");
         let values = env(&[("NASTY", NASTY)]);
         let block = try_render_block(Shell::Fish, &goroot, &values).unwrap();
-        std::fs::write(dir.path().join("config.fish"), block).unwrap();
+        fsx::write(dir.path().join("config.fish"), block).unwrap();
         let bin = format!("{}/bin", goroot.to_str().unwrap());
         let out = Command::new(fish)
             .arg("--no-config")

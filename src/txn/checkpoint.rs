@@ -158,7 +158,7 @@ pub fn reach(checkpoint: Checkpoint) {
         return;
     }
     if let Some(file) = std::env::var_os("GOLOCK_TEST_CHECKPOINT_FILE") {
-        let _ = std::fs::write(file, &name);
+        let _ = crate::fsx::write(file, &name);
     }
     while crate::txn::interrupt::received().is_none() {
         std::thread::sleep(Duration::from_millis(10));

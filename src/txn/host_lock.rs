@@ -1,11 +1,11 @@
 //! The host lock: an exclusive flock on `<root>/lock`, holding the pid of
 //! its owner so that a waiting golock can say whom it waits for.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::TryLockError;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use crate::fsx::{self, Context};
+use crate::fsx::{self, Context, File, ResultExt};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wait {
@@ -63,10 +63,10 @@ impl HostLock {
     /// opens the lock file read-only (when it exists) and probes it with a
     /// shared lock that is dropped at once.
     pub fn holder(path: &Path) -> Result<Option<String>, LockError> {
-        let mut file = match File::open(path) {
+        let mut file = match fsx::open(path).with_op("open lock file") {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).ctx("open lock file", path)?,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e.into()),
         };
         match file.try_lock_shared() {
             Ok(()) => Ok(None),
@@ -87,13 +87,13 @@ impl HostLock {
 
 fn open(path: &Path) -> Result<File, LockError> {
     fsx::create_dir_all(fsx::parent_of(path))?;
-    Ok(OpenOptions::new()
+    Ok(fsx::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .open(path)
-        .ctx("open lock file", path)?)
+        .with_op("open lock file")?)
 }
 
 fn holder_pid(file: &mut File) -> String {

@@ -3,15 +3,13 @@
 //! or zero-filled *last* record counts as never written; a bad line with
 //! more data after it is damage, reported with its line number.
 
-use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::undo::Undo;
-use crate::fsx::{self, Context};
+use crate::fsx::{self, Context, File, ResultExt};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rec", rename_all = "snake_case")]
@@ -62,12 +60,12 @@ impl Journal {
     pub fn create(dir: &Path, id: &str, open: &Record) -> Result<Journal, JournalError> {
         fsx::create_dir_all(dir)?;
         let path = dir.join(format!("{id}.jsonl"));
-        let file = OpenOptions::new()
+        let file = fsx::OpenOptions::new()
             .append(true)
             .create_new(true)
             .mode(0o600)
             .open(&path)
-            .ctx("create journal", &path)?;
+            .with_op("create journal")?;
         fsx::fsync_dir(dir)?;
         let mut journal = Journal { path, file };
         journal.append(open)?;
@@ -87,10 +85,10 @@ impl Journal {
 
 /// The journals left in `dir` (oldest first).
 pub fn list(dir: &Path) -> Result<Vec<PathBuf>, JournalError> {
-    let entries = match std::fs::read_dir(dir) {
+    let entries = match fsx::read_dir(dir).with_op("read journal dir") {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).ctx("read journal dir", dir)?,
+        Err(e) if e.is_not_found() => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
     };
     let mut found: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -110,10 +108,10 @@ pub struct Parsed {
 
 /// Read a journal (capped at [`MAX_JOURNAL_BYTES`]).
 pub fn read(path: &Path) -> Result<Parsed, JournalError> {
-    let file = match File::open(path) {
+    let file = match fsx::open(path).with_op("open journal") {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Parsed::default()),
-        Err(e) => return Err(e).ctx("open journal", path)?,
+        Err(e) if e.is_not_found() => return Ok(Parsed::default()),
+        Err(e) => return Err(e.into()),
     };
     let mut bytes = Vec::new();
     file.take(MAX_JOURNAL_BYTES + 1)

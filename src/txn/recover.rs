@@ -3,7 +3,6 @@
 //! it), and keep every journal that could not be finished safely. The
 //! read-only side (`pending`) only reports; it never replays.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::host_lock::HostLock;
@@ -11,6 +10,7 @@ use super::journal::{self, Parsed, Record};
 use super::transaction::{TxnError, UndoReport, cleanup, drop_moved_aside, scratch_dir, undo_all};
 use super::undo::Undo;
 use super::validate::{self, Scope};
+use crate::fsx;
 use crate::host::layout::Layout;
 
 /// What `recover` did with one interrupted transaction.
@@ -149,14 +149,14 @@ fn recover_one(layout: &Layout, scope: &Scope, path: &Path) -> Result<Recovered,
 /// a kept journal's staging stays with it.
 fn clear_staging(layout: &Layout, kept: &[&str]) -> Result<(), TxnError> {
     let staging = layout.staging_dir();
-    let Ok(entries) = fs::read_dir(&staging) else {
+    let Ok(entries) = fsx::read_dir(&staging) else {
         return Ok(());
     };
     for entry in entries.flatten() {
         if kept.iter().any(|id| entry.file_name() == *id) {
             continue;
         }
-        crate::fsx::remove_tree_opt(&entry.path())?;
+        fsx::remove_tree_opt(&entry.path())?;
     }
     Ok(())
 }
@@ -229,9 +229,9 @@ pub fn pending(layout: &Layout) -> Result<Vec<Pending>, TxnError> {
                 })
             });
             let started = started.or_else(|| {
-                fs::metadata(&path)
-                    .and_then(|m| m.modified())
+                fsx::metadata(&path)
                     .ok()
+                    .and_then(|m| m.modified().ok())
                     .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                     .map(|d| d.as_secs())
             });

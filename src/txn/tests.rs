@@ -5,12 +5,12 @@
 //! program put inside a directory golock created.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::Transaction;
 use super::checkpoint::{FileStep, RenameStep};
+use crate::fsx;
 use crate::host::layout::Layout;
 
 /// A data root for the journal and staging, and beside it the tree the
@@ -26,7 +26,7 @@ impl Scene {
         let tmp = tempfile::tempdir().expect("temp dir");
         let base = tmp.path().to_path_buf();
         let work = base.join("work");
-        fs::create_dir(&work).expect("work dir");
+        fsx::create_dir(&work).expect("work dir");
         Scene {
             layout: Layout::new(base.join("root"), base.join("home")),
             work,
@@ -49,7 +49,7 @@ impl Scene {
     /// The journal and the transaction's scratch and staging dirs are gone.
     fn assert_no_leftovers(&self, what: &str) {
         for dir in [self.layout.journal_dir(), self.layout.staging_dir()] {
-            let left: Vec<_> = fs::read_dir(&dir)
+            let left: Vec<_> = fsx::read_dir(&dir)
                 .map(|d| d.flatten().map(|e| e.file_name()).collect())
                 .unwrap_or_default();
             assert!(
@@ -95,27 +95,27 @@ fn without_txn_id(rel: &str) -> String {
 }
 
 fn describe(path: &Path) -> String {
-    let meta = fs::symlink_metadata(path).expect("stat");
+    let meta = fsx::symlink_metadata(path).expect("stat");
     let mode = meta.permissions().mode() & 0o7777;
     if meta.file_type().is_symlink() {
-        let target = fs::read_link(path).expect("read link");
+        let target = fsx::read_link(path).expect("read link");
         format!("link -> {}", target.display())
     } else if meta.is_dir() {
         format!("dir {mode:o}")
     } else {
-        let bytes = fs::read(path).expect("read");
+        let bytes = fsx::read(path).expect("read");
         format!("file {mode:o} {:?}", String::from_utf8_lossy(&bytes))
     }
 }
 
 fn write(path: &Path, bytes: &[u8], mode: u32) {
-    fs::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
-    fs::write(path, bytes).expect("write");
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+    fsx::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
+    fsx::write(path, bytes).expect("write");
+    fsx::set_mode(path, mode).expect("chmod");
 }
 
 fn symlink(target: &str, at: &Path) {
-    std::os::unix::fs::symlink(target, at).expect("symlink");
+    fsx::symlink(target, at).expect("symlink");
 }
 
 /// The snapshot `before` with `changes` applied (`None`: the path is gone).
@@ -199,7 +199,7 @@ fn write_file_replacing_a_file_keeps_its_mode_and_rolls_back() {
 fn create_dirs_rolls_back() {
     round_trip(
         "create dirs",
-        |s| fs::create_dir(s.path("cache")).expect("mkdir"),
+        |s| fsx::create_dir(s.path("cache")).expect("mkdir"),
         |s, txn| {
             txn.create_dirs(&[s.path("cache/a/@v"), s.path("cache/b")])
                 .expect("create dirs");
@@ -229,7 +229,7 @@ fn stage_tree(txn: &Transaction) -> PathBuf {
 fn install_tree_by_rename_rolls_back() {
     round_trip(
         "install tree",
-        |s| fs::create_dir(s.path("toolchains")).expect("mkdir"),
+        |s| fsx::create_dir(s.path("toolchains")).expect("mkdir"),
         |s, txn| {
             let staged = stage_tree(txn);
             txn.install_tree(
@@ -315,7 +315,7 @@ fn switch_link_rolls_back_to_the_old_target_or_to_no_link() {
 fn rename_batch_rolls_back() {
     round_trip(
         "rename batch",
-        |s| fs::create_dir_all(s.path("cache/@v")).expect("mkdir"),
+        |s| fsx::create_dir_all(s.path("cache/@v")).expect("mkdir"),
         |s, txn| {
             let staging = txn.staging().expect("staging").to_path_buf();
             write(&staging.join("mod"), b"module m\n", 0o644);

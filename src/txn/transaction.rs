@@ -4,13 +4,12 @@
 //! when its step never ran, so a crash at any instant can be rolled back.
 
 use std::collections::BTreeSet;
-use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::journal::{Journal, JournalError, Record};
 use super::undo::{Identity, Installed, Outcome, Undo, sha256_hex};
-use crate::fsx::{self, Context};
+use crate::fsx;
 use crate::host::layout::Layout;
 use crate::txn::checkpoint::{self, Checkpoint, FileStep, RenameStep};
 
@@ -170,7 +169,7 @@ impl Transaction {
         label: FileStep,
     ) -> Result<(), TxnError> {
         self.create_parents(path)?;
-        let old_meta = fs::metadata(path).ok();
+        let old_meta = fsx::metadata(path).ok();
         // Never setuid, setgid or sticky: recovery refuses a record that says so.
         let mode = old_meta.as_ref().map_or(0o644, |m| m.mode() & 0o777);
         let (backup, backup_sha256) = match fsx::read_opt(path)? {
@@ -218,7 +217,7 @@ impl Transaction {
             dirs: missing.clone(),
         })?;
         for dir in &missing {
-            fs::create_dir(dir).ctx("create directory", dir)?;
+            fsx::create_dir(dir)?;
         }
         let parents: BTreeSet<&Path> = missing.iter().map(|d| fsx::parent_of(d)).collect();
         for parent in parents {
@@ -249,7 +248,7 @@ impl Transaction {
         let seq = self.announce(Undo::RemovePaths { paths })?;
         checkpoint::reach(Checkpoint::BeforeRename(label.into()));
         for (staged, target) in moves {
-            fs::rename(staged, target).ctx("rename into place", target)?;
+            fsx::rename(staged, target)?;
         }
         let parents: BTreeSet<&Path> = moves.iter().map(|(_, t)| fsx::parent_of(t)).collect();
         for parent in parents {
@@ -278,7 +277,7 @@ impl Transaction {
         let dirs: Vec<PathBuf> = missing.into_iter().rev().collect();
         let seq = self.announce(Undo::RemoveCreatedDirs { dirs: dirs.clone() })?;
         for dir in &dirs {
-            fs::create_dir(dir).ctx("create directory", dir)?;
+            fsx::create_dir(dir)?;
             fsx::fsync_dir(fsx::parent_of(dir))?;
         }
         self.finish_step(seq)

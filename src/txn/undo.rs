@@ -4,7 +4,6 @@
 //! what is still golock's: a file or tree whose identity or hash changed, or
 //! a directory another program wrote into, is left where it is.
 
-use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -12,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::fsx::{self, Context};
+use crate::fsx::{self, ResultExt};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "undo", rename_all = "snake_case", deny_unknown_fields)]
@@ -79,11 +78,11 @@ pub enum Kind {
 
 impl Identity {
     pub fn of(path: &Path) -> Result<Identity, fsx::FsError> {
-        let meta = fs::symlink_metadata(path).ctx("stat", path)?;
+        let meta = fsx::symlink_metadata(path)?;
         Ok(Identity::from_meta(&meta))
     }
 
-    fn from_meta(meta: &fs::Metadata) -> Identity {
+    fn from_meta(meta: &fsx::Metadata) -> Identity {
         let kind = if meta.file_type().is_symlink() {
             Kind::Symlink
         } else if meta.is_dir() {
@@ -101,10 +100,10 @@ impl Identity {
 
     /// Whether `path` is (still) this object; `None` when nothing is there.
     fn found_at(&self, path: &Path) -> Result<Option<bool>, fsx::FsError> {
-        match fs::symlink_metadata(path) {
+        match fsx::symlink_metadata(path) {
             Ok(meta) => Ok(Some(Identity::from_meta(&meta) == *self)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).ctx("stat", path),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
         }
     }
 }
@@ -196,9 +195,9 @@ impl Undo {
 /// there is done, without asking the filesystem to unlink it (on a read-only
 /// mount that would fail for a file that never existed).
 fn remove_file_if_present(path: &Path) -> Result<bool, fsx::FsError> {
-    match fs::symlink_metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e).ctx("stat", path),
+    match fsx::symlink_metadata(path) {
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => Err(e),
         Ok(m) if m.is_dir() => Ok(false),
         Ok(_) => {
             fsx::remove_file_opt(path)?;
@@ -252,9 +251,9 @@ fn undo_link(
     temp: &Path,
 ) -> Result<Outcome, fsx::FsError> {
     remove_file_if_present(temp)?;
-    let current = match fs::symlink_metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).ctx("stat", path),
+    let current = match fsx::symlink_metadata(path) {
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e),
         Ok(m) if m.file_type().is_symlink() => fsx::read_link_opt(path)?,
         Ok(_) => {
             return Ok(Outcome::NotUndone(format!(
@@ -300,9 +299,9 @@ fn undo_write(
     temp: &Path,
 ) -> Result<Outcome, fsx::FsError> {
     remove_file_if_present(temp)?;
-    let current = match fs::symlink_metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).ctx("stat", path),
+    let current = match fsx::symlink_metadata(path) {
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e),
         Ok(m) if m.is_file() => fsx::read_opt(path)?.map(|b| sha256_hex(&b)),
         Ok(_) => Some(String::new()), // a link or dir golock did not write
     };
@@ -345,7 +344,7 @@ fn undo_write(
             backup.display()
         )));
     }
-    let meta = fs::metadata(path).ok();
+    let meta = fsx::metadata(path).ok();
     fsx::write_new_file(temp, &old, mode)?;
     if let Some(meta) = &meta {
         fsx::copy_owner(temp, meta)?;
@@ -397,9 +396,9 @@ fn undo_create_dirs(dirs: &[PathBuf], txn_id: &str) -> Result<Vec<Outcome>, fsx:
     let mut removed = Vec::new();
     let mut out = Vec::new();
     for dir in ordered {
-        match fs::symlink_metadata(dir) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e).ctx("stat", dir),
+        match fsx::symlink_metadata(dir) {
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => return Err(e),
             Ok(m) if !m.is_dir() => {
                 out.push(Outcome::Kept(format!(
                     "kept {}: it is no longer the directory golock made",
@@ -415,12 +414,12 @@ fn undo_create_dirs(dirs: &[PathBuf], txn_id: &str) -> Result<Vec<Outcome>, fsx:
             continue;
         }
         remove_idle_go_locks(dir)?;
-        match fs::remove_dir(dir) {
+        match fsx::remove_dir(dir) {
             Ok(()) => removed.push(dir.display().to_string()),
             Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => out.push(Outcome::Kept(
                 format!("kept {}: it holds files golock did not make", dir.display()),
             )),
-            Err(e) => return Err(e).ctx("remove directory", dir),
+            Err(e) => return Err(e).with_op("remove directory"),
         }
         fsx::fsync_dir(fsx::parent_of(dir))?;
     }
@@ -437,21 +436,21 @@ fn undo_create_dirs(dirs: &[PathBuf], txn_id: &str) -> Result<Vec<Outcome>, fsx:
 /// module cache. In a directory golock created that holds nothing else, the
 /// ones nobody holds are removed with it; a held one (a running go) stays.
 fn remove_idle_go_locks(dir: &Path) -> Result<(), fsx::FsError> {
-    let Ok(entries) = fs::read_dir(dir) else {
+    let Ok(entries) = fsx::read_dir(dir) else {
         return Ok(());
     };
     let mut locks = Vec::new();
     for entry in entries {
-        let entry = entry.ctx("read directory", dir)?;
+        let entry = entry?;
         let path = entry.path();
         let is_lock = path.extension().is_some_and(|x| x == "lock");
-        match fs::symlink_metadata(&path) {
+        match fsx::symlink_metadata(&path) {
             Ok(m) if is_lock && m.is_file() && m.len() == 0 => locks.push(path),
             _ => return Ok(()), // holds something else: stays anyway
         }
     }
     for path in locks {
-        let Ok(file) = fs::File::open(&path) else {
+        let Ok(file) = fsx::open(&path) else {
             return Ok(());
         };
         if file.try_lock().is_err() {
@@ -471,8 +470,8 @@ mod tests {
     }
 
     fn write(path: &Path, bytes: &[u8]) {
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, bytes).unwrap();
+        fsx::create_dir_all(path.parent().unwrap()).unwrap();
+        fsx::write(path, bytes).unwrap();
     }
 
     fn only_undone(out: &[Outcome]) -> bool {
@@ -490,12 +489,12 @@ mod tests {
             id: Identity::of(&staged).unwrap(),
         };
         assert_eq!(undo.apply("x").unwrap(), vec![Outcome::Nothing]); // never ran
-        fs::create_dir_all(target.parent().unwrap()).unwrap();
-        fs::rename(&staged, &target).unwrap();
+        fsx::create_dir_all(target.parent().unwrap()).unwrap();
+        fsx::rename(&staged, &target).unwrap();
         assert!(only_undone(&undo.apply("x").unwrap()));
         assert!(!target.exists());
         assert_eq!(
-            fs::read_dir(t.path().join("toolchains")).unwrap().count(),
+            fsx::read_dir(t.path().join("toolchains")).unwrap().count(),
             0
         );
     }
@@ -504,7 +503,7 @@ mod tests {
     fn remove_tree_keeps_a_tree_someone_else_put_there() {
         let t = tmp();
         let staged = t.path().join("staged");
-        fs::create_dir(&staged).unwrap();
+        fsx::create_dir(&staged).unwrap();
         let id = Identity::of(&staged).unwrap();
         let target = t.path().join("go1");
         write(&target.join("theirs"), b"keep");
@@ -513,7 +512,7 @@ mod tests {
             id,
         };
         assert!(matches!(undo.apply("x").unwrap()[..], [Outcome::Kept(_)]));
-        assert_eq!(fs::read(target.join("theirs")).unwrap(), b"keep");
+        assert_eq!(fsx::read(target.join("theirs")).unwrap(), b"keep");
     }
 
     #[test]
@@ -527,16 +526,16 @@ mod tests {
             saved: saved.clone(),
         };
         assert_eq!(undo.apply("x").unwrap(), vec![Outcome::Nothing]);
-        fs::rename(&path, &saved).unwrap();
+        fsx::rename(&path, &saved).unwrap();
         assert!(only_undone(&undo.apply("x").unwrap()));
-        assert_eq!(fs::read(path.join("f")).unwrap(), b"old");
-        fs::rename(&path, &saved).unwrap();
+        assert_eq!(fsx::read(path.join("f")).unwrap(), b"old");
+        fsx::rename(&path, &saved).unwrap();
         write(&path.join("other"), b"theirs");
         assert!(matches!(
             undo.apply("x").unwrap()[..],
             [Outcome::NotUndone(_)]
         ));
-        assert_eq!(fs::read(path.join("other")).unwrap(), b"theirs");
+        assert_eq!(fsx::read(path.join("other")).unwrap(), b"theirs");
         assert!(saved.exists());
     }
 
@@ -546,7 +545,7 @@ mod tests {
         let link = t.path().join("go");
         let temp = t.path().join(".go.golock-x");
         let (old, new) = (t.path().join("old"), t.path().join("new"));
-        std::os::unix::fs::symlink(&old, &link).unwrap();
+        fsx::symlink(&old, &link).unwrap();
         let undo = Undo::RestoreLink {
             path: link.clone(),
             old: Some(old.clone()),
@@ -554,18 +553,18 @@ mod tests {
             temp: temp.clone(),
         };
         assert_eq!(undo.apply("x").unwrap(), vec![Outcome::Nothing]);
-        std::os::unix::fs::symlink(&new, &temp).unwrap();
-        fs::rename(&temp, &link).unwrap();
+        fsx::symlink(&new, &temp).unwrap();
+        fsx::rename(&temp, &link).unwrap();
         assert!(only_undone(&undo.apply("x").unwrap()));
-        assert_eq!(fs::read_link(&link).unwrap(), old);
+        assert_eq!(fsx::read_link(&link).unwrap(), old);
         let elsewhere = t.path().join("elsewhere");
-        fs::remove_file(&link).unwrap();
-        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        fsx::remove_file(&link).unwrap();
+        fsx::symlink(&elsewhere, &link).unwrap();
         assert!(matches!(
             undo.apply("x").unwrap()[..],
             [Outcome::NotUndone(_)]
         ));
-        assert_eq!(fs::read_link(&link).unwrap(), elsewhere);
+        assert_eq!(fsx::read_link(&link).unwrap(), elsewhere);
     }
 
     fn restore_file(path: &Path, backup: Option<(&Path, &[u8])>, new: &[u8]) -> Undo {
@@ -590,7 +589,7 @@ mod tests {
         assert_eq!(undo.apply("x").unwrap(), vec![Outcome::Nothing]);
         write(&path, b"new");
         assert!(only_undone(&undo.apply("x").unwrap()));
-        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(fsx::read(&path).unwrap(), b"old");
     }
 
     #[test]
@@ -605,12 +604,12 @@ mod tests {
             undo.apply("x").unwrap()[..],
             [Outcome::NotUndone(_)]
         ));
-        fs::remove_file(&backup).unwrap();
+        fsx::remove_file(&backup).unwrap();
         assert!(matches!(
             undo.apply("x").unwrap()[..],
             [Outcome::NotUndone(_)]
         ));
-        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(fsx::read(&path).unwrap(), b"new");
     }
 
     #[test]
@@ -627,21 +626,21 @@ mod tests {
             undo.apply("x").unwrap()[..],
             [Outcome::NotUndone(_)]
         ));
-        assert_eq!(fs::read(&path).unwrap(), b"user edited");
+        assert_eq!(fsx::read(&path).unwrap(), b"user edited");
     }
 
     #[test]
     fn a_temp_that_was_never_created_is_not_unlinked() {
         let t = tmp();
         let dir = t.path().join("ro");
-        fs::create_dir(&dir).unwrap();
+        fsx::create_dir(&dir).unwrap();
         let path = dir.join("profile");
         write(&path, b"old");
         // A missing temp in a dir we may not write to: nothing is asked of it.
         let undo = restore_file(&path, Some((&t.path().join("b"), b"old")), b"new");
-        let mut perms = fs::metadata(&dir).unwrap().permissions();
+        let mut perms = fsx::metadata(&dir).unwrap().permissions();
         std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o555);
-        fs::set_permissions(&dir, perms).unwrap();
+        fsx::set_permissions(&dir, perms).unwrap();
         assert_eq!(undo.apply("x").unwrap(), vec![Outcome::Nothing]);
     }
 
@@ -650,7 +649,7 @@ mod tests {
         let t = tmp();
         let config = t.path().join(".config");
         let fish = config.join("fish");
-        fs::create_dir_all(&fish).unwrap();
+        fsx::create_dir_all(&fish).unwrap();
         write(&config.join("myapp/settings.ini"), b"theirs");
         let undo = Undo::RemoveCreatedDirs {
             dirs: vec![config.clone(), fish.clone()],
@@ -658,7 +657,7 @@ mod tests {
         let out = undo.apply("x").unwrap();
         assert!(!fish.exists());
         assert_eq!(
-            fs::read(config.join("myapp/settings.ini")).unwrap(),
+            fsx::read(config.join("myapp/settings.ini")).unwrap(),
             b"theirs"
         );
         assert!(out.iter().any(|o| matches!(o, Outcome::Kept(_))), "{out:?}");
@@ -690,7 +689,7 @@ mod tests {
         let undo = Undo::RemoveCreatedDirs {
             dirs: vec![dir.clone()],
         };
-        let held = fs::File::open(dir.join("v1.0.0.lock")).unwrap();
+        let held = fsx::open(dir.join("v1.0.0.lock")).unwrap();
         held.lock().unwrap();
         undo.apply("x").unwrap();
         assert!(dir.join("v1.0.0.lock").exists(), "a held lock stays");
@@ -727,10 +726,10 @@ mod tests {
             ],
         };
         assert!(undo.apply("x").unwrap().is_empty());
-        fs::rename(&sa, &a).unwrap();
-        fs::rename(&sb, &b).unwrap();
+        fsx::rename(&sa, &a).unwrap();
+        fsx::rename(&sb, &b).unwrap();
         // go replaced the extracted tree with its own: it stays.
-        fs::rename(&b, &sb).unwrap();
+        fsx::rename(&b, &sb).unwrap();
         write(&b.join("f.go"), b"package m");
         let out = undo.apply("x").unwrap();
         assert!(!a.exists());

@@ -277,14 +277,14 @@ fn is_clean_absolute(path: &Path) -> bool {
 /// `path` (lexically under `base`) does not leave `base` through a symlink:
 /// its nearest existing ancestor, resolved, is still under `base` resolved.
 fn resolves_under(path: &Path, base: &Path) -> bool {
-    let Ok(real_base) = base.canonicalize() else {
+    let Ok(real_base) = fsx::canonicalize(base) else {
         return !fsx::exists_no_follow(base); // nothing under a missing base exists
     };
     let existing = fsx::parent_of(path)
         .ancestors()
         .find(|a| fsx::exists_no_follow(a))
         .unwrap_or(Path::new("/"));
-    match existing.canonicalize() {
+    match fsx::canonicalize(existing) {
         Ok(real) => real.starts_with(&real_base),
         Err(_) => false,
     }
@@ -302,13 +302,13 @@ pub fn untrusted_paths(layout: &Layout) -> Vec<String> {
         layout.journal_dir(),
         layout.state_file(),
     ];
-    if let Ok(entries) = std::fs::read_dir(layout.journal_dir()) {
+    if let Ok(entries) = fsx::read_dir(layout.journal_dir()) {
         paths.extend(entries.flatten().map(|e| e.path()));
     }
     paths
         .iter()
         .filter_map(|p| {
-            let meta = std::fs::symlink_metadata(p).ok()?;
+            let meta = fsx::symlink_metadata(p).ok()?;
             if meta.uid() != 0 {
                 Some(format!("{} is owned by uid {}", p.display(), meta.uid()))
             } else if !meta.file_type().is_symlink() && meta.mode() & 0o022 != 0 {
@@ -341,11 +341,11 @@ mod tests {
 
     fn fixture() -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
-        let base = tmp.path().canonicalize().unwrap();
+        let base = fsx::canonicalize(tmp.path()).unwrap();
         let root = base.join("root");
         let home = base.join("home");
-        std::fs::create_dir_all(root.join("toolchains")).unwrap();
-        std::fs::create_dir_all(&home).unwrap();
+        fsx::create_dir_all(root.join("toolchains")).unwrap();
+        fsx::create_dir_all(&home).unwrap();
         let scope = Scope {
             root: root.clone(),
             trees: vec![base.join("modcache")],
@@ -507,7 +507,7 @@ mod tests {
     #[test]
     fn a_symlink_out_of_a_managed_tree_is_refused() {
         let f = fixture();
-        std::os::unix::fs::symlink("/etc", f.scope.root.join("escape")).unwrap();
+        fsx::symlink("/etc", f.scope.root.join("escape")).unwrap();
         let p = check(
             &f,
             Undo::MoveBack {
