@@ -7,14 +7,14 @@
 //! stages to the command line. README's "Architecture" section is the map.
 
 pub mod apply;
-pub mod archive;
-pub mod bundle;
+mod archive;
+mod bundle;
 pub mod cli;
 pub mod fetch;
 pub mod fsx;
-pub mod host;
+mod host;
 pub mod lockfile;
 pub mod modcache;
-pub mod plan;
-pub mod profile;
+mod plan;
+mod profile;
 pub mod txn;

@@ -29,7 +29,6 @@ use std::thread;
 use flate2::bufread::GzDecoder;
 
 pub use error::ArchiveError;
-pub use policy::PathRejection;
 
 use error::display_name;
 use policy::{Conflict, EntryKind, PathRegistry};

@@ -32,8 +32,9 @@ mod tests;
 use serde::{Deserialize, Serialize};
 
 pub use error::BundleError;
-pub use path::check_member_path;
-pub use reader::{read_manifest, unpack_verified};
+#[cfg(test)]
+pub(crate) use reader::read_manifest;
+pub use reader::unpack_verified;
 pub use sign::SecretKeyFile;
 pub use writer::BundleWriter;
 
@@ -72,11 +73,6 @@ pub struct Member {
 }
 
 impl Manifest {
-    /// The member at `path`, if listed.
-    pub fn member(&self, path: &str) -> Option<&Member> {
-        self.members.iter().find(|m| m.path == path)
-    }
-
     /// Sum of the sizes of all members.
     pub fn total_size(&self) -> u64 {
         self.members.iter().map(|m| m.size).sum()

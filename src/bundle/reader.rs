@@ -77,6 +77,7 @@ pub fn unpack_verified(
 /// checked for structure and internal consistency (every member's size and
 /// sha256 against the manifest), with default [`Limits`]; nothing is written,
 /// and neither the signature nor the lockfile is checked.
+#[cfg(test)]
 pub fn read_manifest(bundle: &Path) -> Result<Manifest> {
     let scan = scan(bundle, None, &Limits::default())?;
     let manifest_bytes = scan

@@ -39,11 +39,13 @@ impl SecretKeyFile {
     }
 
     /// Wrap an already decrypted secret key (a freshly generated one, say).
+    #[cfg(test)]
     pub fn from_secret_key(sk: minisign::SecretKey) -> SecretKeyFile {
         SecretKeyFile { sk }
     }
 
     /// The matching public key, as the second line of a minisign `.pub` file.
+    #[cfg(test)]
     pub fn public_key_base64(&self) -> Result<String> {
         minisign::PublicKey::from_secret_key(&self.sk)
             .map(|pk| pk.to_base64())
@@ -51,6 +53,7 @@ impl SecretKeyFile {
     }
 
     /// The key ID, in minisign's notation (16 upper-case hex digits).
+    #[cfg(test)]
     pub fn key_id(&self) -> String {
         key_id_hex(self.sk.keynum())
     }

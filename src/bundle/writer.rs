@@ -95,6 +95,7 @@ impl BundleWriter {
     }
 
     /// Add `bytes` as `member_path`.
+    #[cfg(test)]
     pub fn add_bytes(&mut self, member_path: &str, bytes: &[u8]) -> Result<()> {
         check_content_path(member_path)?;
         self.append(member_path, bytes.len() as u64, bytes, None)?;

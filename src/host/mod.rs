@@ -18,7 +18,7 @@ pub mod reboot;
 pub mod state;
 pub mod verify;
 
-pub use modules::{CacheLocationError, ModuleState, ObservedModules, cached_modules, gomodcache};
+pub use modules::{CacheLocationError, ModuleState, ObservedModules, gomodcache};
 pub use paths::real_location;
 
 use crate::fsx::{self, ResultExt};

@@ -9,7 +9,7 @@ mod saved;
 #[cfg(test)]
 mod tests;
 
-pub use action::{Action, Content, FileRole, LinkRole, Sigil};
+pub use action::{Action, FileRole, LinkRole, Sigil};
 pub use diff::{PlanError, PlanOptions, plan};
 pub use render::NO_CHANGES as NO_CHANGES_MESSAGE;
 pub use saved::SavedPlanError;

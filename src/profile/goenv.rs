@@ -233,6 +233,7 @@ fn sort_setting_runs(lines: &mut Vec<Vec<u8>>) {
 /// the value that takes effect (the last), in order of first appearance.
 /// Bytes are decoded lossily; a CRLF file's values keep their `\r`, as the go
 /// command's do.
+#[cfg(test)]
 pub fn parse_goenv(content: &[u8]) -> Vec<(String, String)> {
     let mut settings: Vec<(String, String)> = Vec::new();
     for line in content.split(|&b| b == b'\n') {
@@ -249,6 +250,7 @@ pub fn parse_goenv(content: &[u8]) -> Vec<(String, String)> {
 }
 
 /// `readEnvFile`'s rule for one line (without its `\n`).
+#[cfg(test)]
 fn read_setting(line: &[u8]) -> Option<(&[u8], &[u8])> {
     let eq = line.iter().position(|&b| b == b'=')?;
     if !line.first()?.is_ascii_uppercase() {

@@ -23,10 +23,10 @@ use std::path::Path;
 
 pub use block::{BlockSpan, block_hash, crlf_lines, find_block, splice, unified_diff};
 pub use error::ProfileError;
-pub use goenv::{
-    check_goenv, goenv_rejects, goenv_value_rejects, parse_goenv, render_goenv, try_render_goenv,
-};
-pub use render::{check_block_inputs, render_block, try_render_block};
+pub use goenv::try_render_goenv;
+pub use render::try_render_block;
+#[cfg(test)]
+pub(crate) use {goenv::render_goenv, render::render_block};
 
 /// First line of the managed block.
 pub const BEGIN_MARKER: &str = "# >>> golock >>>";
