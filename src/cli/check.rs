@@ -5,6 +5,7 @@ use super::args::CheckArgs;
 use super::context::Context;
 use super::error::Result;
 use super::exit;
+use super::output::outln;
 use crate::lockfile::gomod;
 
 pub(super) fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
@@ -26,7 +27,7 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
     for line in &drifted {
-        println!("drift: {line}");
+        outln!("drift: {line}")?;
     }
     ctx.say(format!("{} drifted item(s).", drifted.len()));
     Ok(exit::CHANGES)

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::{Global, PlanFlags};
 use super::error::{CommandError, Result};
+use super::output::{outln, statusln};
 use crate::apply;
 use crate::fetch::{self, FetchError, Source};
 use crate::fsx::Context as _;
@@ -62,7 +63,7 @@ impl Context {
     /// A progress or status line on stderr, unless `-q`.
     pub fn say(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("{msg}");
+            statusln!("{msg}");
         }
     }
 
@@ -147,16 +148,16 @@ impl Context {
     }
 
     /// Warnings, `-v`'s in-place list, and the plan itself.
-    pub fn print_plan(&self, plan: &Plan) {
+    pub fn print_plan(&self, plan: &Plan) -> Result<()> {
         for warning in &plan.warnings {
             self.say(format!("golock: warning: {warning}"));
         }
         if self.verbose {
             for item in &plan.in_place {
-                println!("  = {item}");
+                outln!("  = {item}")?;
             }
         }
-        print!("{plan}");
+        super::output::out(format_args!("{plan}"))
     }
 
     /// Verify a whole bundle into `dir`, then point the plan's sources at it.
