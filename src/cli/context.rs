@@ -9,7 +9,7 @@ use super::error::{CommandError, Result};
 use super::output::{outln, statusln};
 use crate::apply;
 use crate::fetch::{self, FetchError, Source};
-use crate::fsx::Context as _;
+use crate::fsx::{self, Context as _};
 use crate::host::layout::Layout;
 use crate::host::{self, HostEnv, Observed};
 use crate::lockfile::{self, Lockfile};
@@ -40,6 +40,12 @@ impl Context {
             Some(r) => cwd.join(r),
             None => default_root(&home),
         };
+        if g.home.is_some() {
+            ensure_home_dir(&home)?;
+        }
+        if g.root.is_some() {
+            ensure_root_dir(&root)?;
+        }
         Ok(Context {
             layout: Layout::new(root, home),
             lockfile: g.lockfile.as_ref().map(|l| cwd.join(l)),
@@ -169,6 +175,33 @@ impl Context {
         }
         opts.module_sources = Some(vec![Source::Local(unpacked.modules)]);
         Ok(())
+    }
+}
+
+/// `--home` is never created: a typo must not become a home with profile
+/// files in it.
+fn ensure_home_dir(home: &Path) -> Result<()> {
+    match fsx::metadata_opt(home)? {
+        None => Err(CommandError::HomeMissing {
+            path: home.to_path_buf(),
+        }),
+        Some(m) if !m.is_dir() => Err(CommandError::NotADirectory {
+            flag: "--home",
+            path: home.to_path_buf(),
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+/// `--root` may not exist yet (golock creates its data dir), but it may
+/// not be something other than a directory.
+fn ensure_root_dir(root: &Path) -> Result<()> {
+    match fsx::metadata_opt(root)? {
+        Some(m) if !m.is_dir() => Err(CommandError::NotADirectory {
+            flag: "--root",
+            path: root.to_path_buf(),
+        }),
+        _ => Ok(()),
     }
 }
 
