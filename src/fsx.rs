@@ -376,6 +376,15 @@ pub fn read_opt(path: &Path) -> Result<Option<Vec<u8>>> {
     read(path).not_found_ok()
 }
 
+/// What `path` is (following links), `None` when nothing is there.
+pub fn metadata_opt(path: &Path) -> Result<Option<fs::Metadata>> {
+    match fs::metadata(path) {
+        Ok(m) => Ok(Some(m)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).ctx("read metadata of", path),
+    }
+}
+
 pub fn exists_no_follow(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }

@@ -1,29 +1,14 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use golock::apply::ApplyError;
-use golock::cli::{self, Cli, ColorChoice, CommandError, exit};
-use golock::txn::interrupt;
+use golock::cli::{self, ColorChoice};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match cli::parse() {
+        Ok(cli) => cli,
+        Err(code) => return ExitCode::from(code),
+    };
     install_error_hook(cli.global.color);
-    match cli::run(&cli) {
-        Ok(code) => {
-            if let Some(signal) = interrupt::received() {
-                eprintln!("golock: {signal} arrived after the commit: the apply completed");
-            }
-            ExitCode::from(code)
-        }
-        Err(CommandError::Apply(ApplyError::Interrupted { signal })) => {
-            eprintln!("golock: interrupted: rolled back, nothing changed ({signal})");
-            ExitCode::from(signal.exit_code())
-        }
-        Err(err) => {
-            eprintln!("{:?}", miette::Report::new(err));
-            ExitCode::from(exit::ERROR)
-        }
-    }
+    ExitCode::from(cli::finish(cli::run(&cli)))
 }
 
 fn install_error_hook(color: ColorChoice) {

@@ -1,13 +1,14 @@
 //! `golock apply`: recover first, plan (or load a saved plan), ask, then
 //! execute the plan under one journaled transaction.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 
 use super::args::ApplyArgs;
 use super::context::Context;
 use super::error::{CommandError, Result};
 use super::exit;
+use super::output;
 use super::recover::recover_holding_lock;
 use crate::apply;
 use crate::fsx::{self, Context as _, ResultExt as _};
@@ -59,7 +60,7 @@ fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<
         return Ok(exit::OK);
     }
     if !ctx.quiet {
-        ctx.print_plan(&plan);
+        ctx.print_plan(&plan)?;
     }
     // Before the first mutation: a path golock cannot write fails here, not halfway.
     apply::check_writable(&plan, &ctx.layout)?;
@@ -95,8 +96,9 @@ fn confirmed() -> Result<bool> {
     if !stdin.is_terminal() {
         return Ok(true);
     }
-    eprint!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
-    let _ = std::io::stderr().flush();
+    output::status(format_args!(
+        "\nDo you want to perform these actions? Only 'yes' will be accepted: "
+    ));
     let mut answer = String::new();
     stdin
         .lock()

@@ -263,11 +263,51 @@ impl From<SyncArg> for crate::apply::SyncMode {
     }
 }
 
+/// `check`'s flags: plan's, described by what they do to the verdict.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    #[command(flatten)]
-    pub flags: PlanFlags,
     /// Only compare golock.toml with go.mod/go.sum (for pre-commit hooks)
     #[arg(long)]
     pub repo_only: bool,
+    /// Fail (exit 1) unless golock.toml is complete for this host, as
+    /// `plan --locked` does
+    #[arg(long, env = "GOLOCK_LOCKED", value_parser = clap::builder::FalseyValueParser::new())]
+    pub locked: bool,
+    /// Also count toolchains golock.toml no longer names as drift
+    #[arg(long)]
+    pub prune: bool,
+    /// Also count cached modules golock.toml does not lock as drift
+    #[arg(long)]
+    pub prune_modules: bool,
+    /// Plan with this Go archive instead of the mirrors, as `plan` does
+    /// (where apply would get it from does not change the verdict)
+    #[arg(long, value_name = "PATH")]
+    pub archive: Option<PathBuf>,
+    /// Plan with this GOPROXY, as `plan` does (repeatable; a bad URL is an
+    /// error, the verdict does not depend on it)
+    #[arg(long, value_name = "URL")]
+    pub proxy: Vec<String>,
+    /// Plan with this module cache as a source, as `plan` does (repeatable)
+    #[arg(long, value_name = "DIR")]
+    pub from_cache: Vec<PathBuf>,
+    /// No effect, accepted as plan's flag: check always reports a block
+    /// edited by hand as drift
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl CheckArgs {
+    /// The plan the host check compares with: an edited block is drift to
+    /// report, not a reason to stop, so `force` is always on.
+    pub fn plan_flags(&self) -> PlanFlags {
+        PlanFlags {
+            locked: self.locked,
+            prune: self.prune,
+            archive: self.archive.clone(),
+            force: true,
+            prune_modules: self.prune_modules,
+            proxy: self.proxy.clone(),
+            from_cache: self.from_cache.clone(),
+        }
+    }
 }

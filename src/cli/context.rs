@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use super::args::{Global, PlanFlags};
 use super::error::{CommandError, Result};
+use super::output::{outln, statusln};
 use crate::apply;
 use crate::fetch::{self, FetchError, Source};
-use crate::fsx::Context as _;
+use crate::fsx::{self, Context as _};
 use crate::host::layout::Layout;
 use crate::host::{self, HostEnv, Observed};
 use crate::lockfile::{self, Lockfile};
@@ -39,6 +40,12 @@ impl Context {
             Some(r) => cwd.join(r),
             None => default_root(&home),
         };
+        if g.home.is_some() {
+            ensure_home_dir(&home)?;
+        }
+        if g.root.is_some() {
+            ensure_root_dir(&root)?;
+        }
         Ok(Context {
             layout: Layout::new(root, home),
             lockfile: g.lockfile.as_ref().map(|l| cwd.join(l)),
@@ -62,7 +69,7 @@ impl Context {
     /// A progress or status line on stderr, unless `-q`.
     pub fn say(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("{msg}");
+            statusln!("{msg}");
         }
     }
 
@@ -147,16 +154,16 @@ impl Context {
     }
 
     /// Warnings, `-v`'s in-place list, and the plan itself.
-    pub fn print_plan(&self, plan: &Plan) {
+    pub fn print_plan(&self, plan: &Plan) -> Result<()> {
         for warning in &plan.warnings {
             self.say(format!("golock: warning: {warning}"));
         }
         if self.verbose {
             for item in &plan.in_place {
-                println!("  = {item}");
+                outln!("  = {item}")?;
             }
         }
-        print!("{plan}");
+        super::output::out(format_args!("{plan}"))
     }
 
     /// Verify a whole bundle into `dir`, then point the plan's sources at it.
@@ -168,6 +175,33 @@ impl Context {
         }
         opts.module_sources = Some(vec![Source::Local(unpacked.modules)]);
         Ok(())
+    }
+}
+
+/// `--home` is never created: a typo must not become a home with profile
+/// files in it.
+fn ensure_home_dir(home: &Path) -> Result<()> {
+    match fsx::metadata_opt(home)? {
+        None => Err(CommandError::HomeMissing {
+            path: home.to_path_buf(),
+        }),
+        Some(m) if !m.is_dir() => Err(CommandError::NotADirectory {
+            flag: "--home",
+            path: home.to_path_buf(),
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+/// `--root` may not exist yet (golock creates its data dir), but it may
+/// not be something other than a directory.
+fn ensure_root_dir(root: &Path) -> Result<()> {
+    match fsx::metadata_opt(root)? {
+        Some(m) if !m.is_dir() => Err(CommandError::NotADirectory {
+            flag: "--root",
+            path: root.to_path_buf(),
+        }),
+        _ => Ok(()),
     }
 }
 

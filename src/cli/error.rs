@@ -60,6 +60,26 @@ pub enum CommandError {
         )
     )]
     RecoveryIncomplete { count: usize },
+    #[error("--home {} does not exist", path.display())]
+    #[diagnostic(
+        code(golock::no_such_home),
+        help(
+            "pass an existing directory: golock edits profile files in the home, it never creates the home itself"
+        )
+    )]
+    HomeMissing { path: PathBuf },
+    #[error("{flag} {} is not a directory", path.display())]
+    #[diagnostic(
+        code(golock::not_a_directory),
+        help("{flag} takes a directory{}", if *flag == "--root" { " (one that does not exist yet is created; env GOLOCK_ROOT)" } else { "" })
+    )]
+    NotADirectory { flag: &'static str, path: PathBuf },
+    /// The reader of stdout went away (`golock plan | head -1`): not shown.
+    #[error("stdout was closed")]
+    StdoutClosed,
+    #[error("cannot write to stdout: {source}")]
+    #[diagnostic(code(golock::stdout))]
+    Stdout { source: std::io::Error },
     #[error("apply cancelled")]
     #[diagnostic(code(golock::cancelled))]
     Cancelled,

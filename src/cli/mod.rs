@@ -13,6 +13,7 @@ mod context;
 mod error;
 mod init;
 mod lock;
+mod output;
 mod plan;
 mod progress;
 mod recover;
@@ -23,13 +24,57 @@ pub use error::CommandError;
 
 use context::Context;
 use error::Result;
+use output::statusln;
+
+use crate::apply::ApplyError;
+use crate::txn::interrupt;
 
 /// Exit codes shared by every command.
 pub mod exit {
     pub const OK: u8 = 0;
+    /// Any error, usage errors (unknown flags, bad values) included.
     pub const ERROR: u8 = 1;
     /// `plan --detailed-exitcode` with changes; `check` with drift.
     pub const CHANGES: u8 = 2;
+    /// Stdout's reader left early: 128 + SIGPIPE, what a shell reports for
+    /// a command SIGPIPE stopped.
+    pub const STDOUT_CLOSED: u8 = 141;
+}
+
+/// Parse the command line. A usage error (clap's own code is 2, the code
+/// for drift) is printed and exits [`exit::ERROR`]; `--help` and
+/// `--version` print to stdout and exit [`exit::OK`].
+pub fn parse() -> std::result::Result<Cli, u8> {
+    use clap::Parser;
+    Cli::try_parse().map_err(|usage| {
+        let _ = usage.print();
+        if usage.use_stderr() {
+            exit::ERROR
+        } else {
+            exit::OK
+        }
+    })
+}
+
+/// The exit code for what [`run`] returned, after saying what went wrong.
+pub fn finish(result: Result<u8>) -> u8 {
+    match result {
+        Ok(code) => {
+            if let Some(signal) = interrupt::received() {
+                statusln!("golock: {signal} arrived after the commit: the apply completed");
+            }
+            code
+        }
+        Err(CommandError::Apply(ApplyError::Interrupted { signal })) => {
+            statusln!("golock: interrupted: rolled back, nothing changed ({signal})");
+            signal.exit_code()
+        }
+        Err(CommandError::StdoutClosed) => exit::STDOUT_CLOSED,
+        Err(err) => {
+            statusln!("{:?}", miette::Report::new(err));
+            exit::ERROR
+        }
+    }
 }
 
 /// Run the command `cli` names; the exit code it asks for.

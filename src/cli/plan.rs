@@ -6,6 +6,7 @@ use super::args::PlanArgs;
 use super::context::Context;
 use super::error::Result;
 use super::exit;
+use super::output::outln;
 use crate::apply;
 use crate::fsx::{self, Context as _, ResultExt as _};
 
@@ -20,9 +21,9 @@ pub(super) fn run(ctx: &Context, args: &PlanArgs) -> Result<u8> {
     let (_, _, plan) = ctx.compute_plan(&opts)?;
     apply::check_writable(&plan, &ctx.layout)?;
     if args.json {
-        println!("{}", plan.to_json());
+        outln!("{}", plan.to_json())?;
     } else if !ctx.quiet {
-        ctx.print_plan(&plan);
+        ctx.print_plan(&plan)?;
     }
     if let Some(out) = &args.out {
         fsx::write(out, plan.to_json() + "\n").with_op("write plan")?;

@@ -5,6 +5,7 @@ use super::args::RecoverArgs;
 use super::context::Context;
 use super::error::{CommandError, Result};
 use super::exit;
+use super::output::{outln, statusln};
 use crate::apply;
 use crate::txn::{self, HostLock, Wait};
 
@@ -26,12 +27,12 @@ fn discard(ctx: &Context) -> Result<u8> {
         ctx.say("Nothing to discard.");
     }
     for d in &dropped {
-        println!("discarded {} without replaying it", d.journal.display());
+        outln!("discarded {} without replaying it", d.journal.display())?;
         for what in &d.would_undo {
-            println!("  would have undone: {what}");
+            outln!("  would have undone: {what}")?;
         }
         for why in &d.problems {
-            println!("  refused because: {why}");
+            outln!("  refused because: {why}")?;
         }
     }
     Ok(exit::OK)
@@ -67,7 +68,7 @@ fn report_settled(ctx: &Context, settled: std::result::Result<Vec<String>, apply
 fn report_recovered(ctx: &Context, recovered: &[txn::Recovered]) {
     let list = |head: &str, items: &[String]| {
         for what in items {
-            eprintln!("  {head}{what}");
+            statusln!("  {head}{what}");
         }
     };
     for r in recovered {
@@ -84,7 +85,7 @@ fn report_recovered(ctx: &Context, recovered: &[txn::Recovered]) {
             }
             // Always shown, even with -q: the journal stays and needs a person.
             txn::Verdict::Refused { problems } => {
-                eprintln!(
+                statusln!(
                     "golock: refused the journal {}: nothing was replayed, it is kept",
                     r.journal.display()
                 );
@@ -95,7 +96,7 @@ fn report_recovered(ctx: &Context, recovered: &[txn::Recovered]) {
                 kept,
                 not_undone,
             } => {
-                eprintln!(
+                statusln!(
                     "golock: partly rolled back interrupted apply {}; the journal {} is kept",
                     r.id,
                     r.journal.display()

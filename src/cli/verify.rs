@@ -4,6 +4,7 @@ use super::args::VerifyArgs;
 use super::context::Context;
 use super::error::Result;
 use super::exit;
+use super::output::outln;
 use crate::host;
 
 /// A pending journal is a mismatch: the host is between two states, so
@@ -29,7 +30,7 @@ pub(super) fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
     for p in &problems {
-        println!("mismatch: {p}");
+        outln!("mismatch: {p}")?;
     }
     Ok(exit::CHANGES)
 }

@@ -1,5 +1,6 @@
 //! Rewriting golock.toml in place for `golock lock` and `golock init`:
-//! comments, order and formatting of everything else are kept (toml_edit).
+//! comments, order and formatting of everything else are kept (toml_edit),
+//! and so are the file's line endings: a CRLF golock.toml stays CRLF.
 
 use std::collections::BTreeMap;
 
@@ -17,17 +18,28 @@ pub struct EditError(String);
 
 pub struct Editor {
     doc: DocumentMut,
+    crlf: bool,
 }
 
 impl Editor {
     pub fn parse(text: &str) -> Result<Editor, EditError> {
         text.parse::<DocumentMut>()
-            .map(|doc| Editor { doc })
+            .map(|doc| Editor {
+                doc,
+                crlf: uses_crlf(text),
+            })
             .map_err(|e| EditError(e.to_string()))
     }
 
+    /// The edited text, with the line endings the parsed text had
+    /// (toml_edit writes every line break as LF).
     pub fn finish(self) -> String {
-        self.doc.to_string()
+        let text = self.doc.to_string();
+        if self.crlf {
+            text.replace("\r\n", "\n").replace('\n', "\r\n")
+        } else {
+            text
+        }
     }
 
     fn table(&mut self, path: &[&str]) -> Result<&mut Table, EditError> {
@@ -84,6 +96,11 @@ impl Editor {
     }
 }
 
+/// A file's line endings are its first line's, as editors decide.
+fn uses_crlf(text: &str) -> bool {
+    text.find('\n').is_some_and(|i| text[..i].ends_with('\r'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +135,36 @@ mod tests {
             out.contains("linux-amd64 = { file = \"go.tgz\", sha256 = \"ab\", size = 7 }"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn keeps_crlf_line_endings() {
+        let text = "# top\r\nschema = 1\r\n\r\n[go]\r\nversion = \"1.27.3\" # pinned\r\n\r\n[go.archives]\r\nlinux-amd64 = { file = \"a\", sha256 = \"b\", size = 1 }\r\n";
+        let unchanged = Editor::parse(text).unwrap().finish();
+        assert_eq!(unchanged, text);
+        let mut e = Editor::parse(text).unwrap();
+        e.set_archive("linux-arm64".parse().unwrap(), "go.tgz", "ab", 7)
+            .unwrap();
+        e.set_modules(&BTreeMap::new()).unwrap();
+        let out = e.finish();
+        assert!(out.starts_with("# top\r\nschema = 1\r\n"), "{out:?}");
+        assert!(
+            out.contains("linux-arm64 = { file = \"go.tgz\", sha256 = \"ab\", size = 7 }\r\n"),
+            "{out:?}"
+        );
+        assert_eq!(
+            out.matches('\n').count(),
+            out.matches("\r\n").count(),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn keeps_lf_line_endings() {
+        let text = "schema = 1\n\n[go]\nversion = \"1.27.3\"\n";
+        let mut e = Editor::parse(text).unwrap();
+        e.set_archive("linux-arm64".parse().unwrap(), "go.tgz", "ab", 7)
+            .unwrap();
+        assert!(!e.finish().contains('\r'));
     }
 }
