@@ -1,6 +1,8 @@
 //! Exit codes and flags hooks can trust: usage errors exit 1 (2 is drift),
 //! a closed stdout is a quiet stop, `--home`/`--root` typos are refused,
 //! `check` takes what its help and README list, and `lock` keeps CRLF.
+// Tests set up and inspect the host directly, not through golock::fsx.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod support;
 
