@@ -256,6 +256,40 @@ fn install_tree_by_rename_rolls_back() {
     );
 }
 
+/// The first install: `toolchains/` itself is created under the journal,
+/// so rollback leaves no empty directory behind.
+#[test]
+fn install_tree_into_a_missing_parent_rolls_back_the_parent_too() {
+    round_trip(
+        "install tree, new parent",
+        |_| {},
+        |s, txn| {
+            let staged = stage_tree(txn);
+            txn.install_tree(
+                &staged,
+                &s.path("toolchains/go1.27.3"),
+                RenameStep::Toolchain,
+            )
+            .expect("install");
+        },
+        |before| {
+            with(
+                before,
+                &[
+                    ("toolchains", Some("dir 755")),
+                    ("toolchains/go1.27.3", Some("dir 755")),
+                    (
+                        "toolchains/go1.27.3/VERSION",
+                        Some("file 644 \"go1.27.3\\n\""),
+                    ),
+                    ("toolchains/go1.27.3/bin", Some("dir 755")),
+                    ("toolchains/go1.27.3/bin/go", Some("file 755 \"#!go\\n\"")),
+                ],
+            )
+        },
+    );
+}
+
 #[test]
 fn move_aside_rolls_back() {
     round_trip(

@@ -113,7 +113,9 @@ impl Transaction {
         target: &Path,
         label: RenameStep,
     ) -> Result<(), TxnError> {
-        fsx::create_dir_all(fsx::parent_of(target))?;
+        // A missing parent (`toolchains/` on the first install) is created
+        // under the journal too, so rollback leaves no empty dir behind.
+        self.create_dirs(&[fsx::parent_of(target).to_path_buf()])?;
         let seq = self.announce(Undo::RemoveTree {
             path: target.to_path_buf(),
             id: Identity::of(staged)?,
