@@ -225,11 +225,12 @@ fn stage_tree(txn: &Transaction) -> PathBuf {
     staged
 }
 
-#[test]
-fn install_tree_by_rename_rolls_back() {
+/// Install a staged tree at `toolchains/go1.27.3`, after `setup`; the
+/// tree appears, with `new_dirs` before it, and rollback restores the rest.
+fn install_tree_round_trip(name: &str, setup: impl Fn(&Scene), new_dirs: &[&str]) {
     round_trip(
-        "install tree",
-        |s| fsx::create_dir(s.path("toolchains")).expect("mkdir"),
+        name,
+        setup,
         |s, txn| {
             let staged = stage_tree(txn);
             txn.install_tree(
@@ -240,19 +241,28 @@ fn install_tree_by_rename_rolls_back() {
             .expect("install");
         },
         |before| {
-            with(
-                before,
-                &[
-                    ("toolchains/go1.27.3", Some("dir 755")),
-                    (
-                        "toolchains/go1.27.3/VERSION",
-                        Some("file 644 \"go1.27.3\\n\""),
-                    ),
-                    ("toolchains/go1.27.3/bin", Some("dir 755")),
-                    ("toolchains/go1.27.3/bin/go", Some("file 755 \"#!go\\n\"")),
-                ],
-            )
+            let mut changes: Vec<(&str, Option<&str>)> =
+                new_dirs.iter().map(|d| (*d, Some("dir 755"))).collect();
+            changes.extend([
+                ("toolchains/go1.27.3", Some("dir 755")),
+                (
+                    "toolchains/go1.27.3/VERSION",
+                    Some("file 644 \"go1.27.3\\n\""),
+                ),
+                ("toolchains/go1.27.3/bin", Some("dir 755")),
+                ("toolchains/go1.27.3/bin/go", Some("file 755 \"#!go\\n\"")),
+            ]);
+            with(before, &changes)
         },
+    );
+}
+
+#[test]
+fn install_tree_by_rename_rolls_back() {
+    install_tree_round_trip(
+        "install tree",
+        |s| fsx::create_dir(s.path("toolchains")).expect("mkdir"),
+        &[],
     );
 }
 
@@ -260,34 +270,7 @@ fn install_tree_by_rename_rolls_back() {
 /// so rollback leaves no empty directory behind.
 #[test]
 fn install_tree_into_a_missing_parent_rolls_back_the_parent_too() {
-    round_trip(
-        "install tree, new parent",
-        |_| {},
-        |s, txn| {
-            let staged = stage_tree(txn);
-            txn.install_tree(
-                &staged,
-                &s.path("toolchains/go1.27.3"),
-                RenameStep::Toolchain,
-            )
-            .expect("install");
-        },
-        |before| {
-            with(
-                before,
-                &[
-                    ("toolchains", Some("dir 755")),
-                    ("toolchains/go1.27.3", Some("dir 755")),
-                    (
-                        "toolchains/go1.27.3/VERSION",
-                        Some("file 644 \"go1.27.3\\n\""),
-                    ),
-                    ("toolchains/go1.27.3/bin", Some("dir 755")),
-                    ("toolchains/go1.27.3/bin/go", Some("file 755 \"#!go\\n\"")),
-                ],
-            )
-        },
-    );
+    install_tree_round_trip("install tree, new parent", |_| {}, &["toolchains"]);
 }
 
 #[test]
