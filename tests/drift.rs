@@ -81,7 +81,10 @@ fn a_changed_archive_sha256_is_drift_and_apply_reinstalls() {
     // A failing reinstall (the mirror serves the old bytes) keeps the old tree.
     lock_archive(&h, &b, &a, "");
     let failed = h.expect(&["apply", "-y"], 1);
-    assert!(failed.contains("checksum mismatch"), "{failed}");
+    assert!(
+        failed.contains("apply failed and was rolled back"),
+        "{failed}"
+    );
     assert_eq!(installed_go(&h), "build-a");
     assert_eq!(h.state()["toolchains"]["go1.27.3"]["archive_sha256"], old);
 
