@@ -190,7 +190,9 @@ fn state_recording_sync(plan: &Plan, opts: &Options) -> State {
         return state;
     }
     for action in &plan.actions {
-        if let Action::InstallToolchain { version, .. } = action {
+        if let Action::InstallToolchain { version, .. }
+        | Action::ReinstallToolchain { version, .. } = action
+        {
             let dir_name = format!("go{version}");
             if let Some(entry) = state.toolchains.get_mut(&dir_name) {
                 entry.unsynced_boot = opts.boot_id.clone();
@@ -207,7 +209,9 @@ fn run(
     txn: &mut Transaction,
 ) -> Result<(), ApplyError> {
     match action {
-        Action::InstallToolchain { .. } => toolchain::install(action, layout, opts, txn)?,
+        Action::InstallToolchain { .. } | Action::ReinstallToolchain { .. } => {
+            toolchain::install(action, layout, opts, txn)?
+        }
         Action::SwitchLink { role, link, to, .. } => {
             let label = match role {
                 LinkRole::Active => RenameStep::Link,
@@ -228,6 +232,15 @@ fn run(
                 FileRole::GoEnv => FileStep::GoEnv,
             };
             txn.write_file(write_path, &after.0, label)?;
+        }
+        Action::RemoveBlock {
+            write_path,
+            before_sha256,
+            after,
+            ..
+        } => {
+            ensure_unchanged(write_path, Some(before_sha256.as_str()))?;
+            txn.write_file(write_path, &after.0, FileStep::Profile)?;
         }
         Action::RemoveToolchain { dir, .. } => txn.move_aside(dir, RenameStep::Prune)?,
         Action::RemoveModule { .. } => modules::remove(action, txn)?,

@@ -96,6 +96,9 @@ struct Job<'a> {
     go_mod: &'a str,
     sources: &'a [Source],
     repair: bool,
+    /// `--repair` found the zip or tree damaged: rehash them, the
+    /// `.ziphash` alone does not vouch for them.
+    rehash: bool,
     layout: CacheLayout,
 }
 
@@ -179,6 +182,7 @@ fn job_of(action: &Action) -> Option<Job<'_>> {
         cache,
         sources,
         repair,
+        rehash,
     } = action
     else {
         return None;
@@ -190,6 +194,7 @@ fn job_of(action: &Action) -> Option<Job<'_>> {
         go_mod,
         sources,
         repair: repair.is_some(),
+        rehash: *rehash,
         layout: CacheLayout::new(cache),
     })
 }
@@ -519,6 +524,12 @@ fn presence(job: &Job, part: &Part, seen: &Seen) -> Result<Presence, ModuleError
         }
         PartKind::Info if target.is_file() => Ok(Presence::Done),
         PartKind::Info => wrong(".info is not a file"),
+        PartKind::Zip if job.rehash && !modcache::hash_zip(target).is_ok_and(|h| h == zip_h1) => {
+            wrong(".zip does not match the locked hash")
+        }
+        PartKind::Tree if job.rehash && !tree_matches(job, target, zip_h1) => {
+            wrong("the extracted files do not match the locked hash")
+        }
         PartKind::ZipHash if seen.ziphash_ok => Ok(Presence::Done),
         PartKind::ZipHash => wrong(".ziphash does not match the locked hash"),
         PartKind::Zip if seen.ziphash_ok => Ok(Presence::Done),
@@ -531,6 +542,11 @@ fn presence(job: &Job, part: &Part, seen: &Seen) -> Result<Presence, ModuleError
         PartKind::Tree if target.is_dir() => Ok(Presence::Done),
         PartKind::Tree => wrong("the extracted module is not a directory"),
     }
+}
+
+fn tree_matches(job: &Job, tree: &Path, zip_h1: &str) -> bool {
+    let prefix = format!("{}@{}", job.path, job.version);
+    modcache::hash_dir(tree, &prefix).is_ok_and(|h| h == zip_h1)
 }
 
 fn ziphash_matches(path: &Path, zip_h1: &str) -> Result<bool, ModuleError> {

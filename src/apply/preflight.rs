@@ -62,9 +62,13 @@ fn planned_writes(plan: &Plan, layout: &Layout) -> Vec<(String, PathBuf)> {
     ];
     for action in &plan.actions {
         let (what, path) = match action {
-            Action::InstallToolchain { target, .. } => ("the toolchain", target.clone()),
+            Action::InstallToolchain { target, .. } | Action::ReinstallToolchain { target, .. } => {
+                ("the toolchain", target.clone())
+            }
             Action::SwitchLink { link, .. } => ("the link", link.clone()),
-            Action::WriteFile { write_path, .. } => ("the file", write_path.clone()),
+            Action::WriteFile { write_path, .. } | Action::RemoveBlock { write_path, .. } => {
+                ("the file", write_path.clone())
+            }
             Action::RemoveToolchain { dir, .. } => ("the toolchain", dir.clone()),
             Action::AddModule { cache, .. } | Action::RemoveModule { cache, .. } => {
                 ("the module cache", cache.join("cache"))

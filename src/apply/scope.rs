@@ -2,6 +2,7 @@
 //! back from disk must stay inside before recovery replays it.
 
 use crate::host::layout::Layout;
+use crate::host::state::State;
 use crate::host::{self, HostEnv};
 use crate::lockfile::Lockfile;
 use crate::txn::Scope;
@@ -21,11 +22,15 @@ pub fn journal_scope(layout: &Layout, env: &HostEnv, lock: Option<&Lockfile>) ->
     // Where apply really writes (host::real_location, dangling links too),
     // only while that stays inside HOME, as observing the host requires.
     let home = host::real_location(&layout.home);
+    // Files whose block an apply takes out, recorded in state.json before
+    // and after that apply (checked to lie inside HOME).
+    let state = State::load(&layout.state_file()).unwrap_or_default();
     let listed = lock
         .profile
         .files
         .iter()
         .cloned()
+        .chain(host::recorded_unlisted_profiles(lock, layout, &state))
         .chain(env.goenv_file(&layout.home));
     for file in listed {
         let real = host::real_location(&file);

@@ -123,18 +123,35 @@ pub fn install(
     opts: &Options,
     txn: &mut Transaction,
 ) -> Result<(), ApplyError> {
-    let Action::InstallToolchain {
-        version,
-        file,
-        sha256,
-        size,
-        target,
-        sources,
-        replaces,
-        ..
-    } = action
-    else {
-        return Ok(());
+    let (version, file, sha256, size, target, sources, replaces) = match action {
+        Action::InstallToolchain {
+            version,
+            file,
+            sha256,
+            size,
+            target,
+            sources,
+            replaces,
+            ..
+        } => (
+            version,
+            file,
+            sha256,
+            size,
+            target,
+            sources,
+            replaces.is_some(),
+        ),
+        Action::ReinstallToolchain {
+            version,
+            file,
+            sha256,
+            size,
+            target,
+            sources,
+            ..
+        } => (version, file, sha256, size, target, sources, true),
+        _ => return Ok(()),
     };
     let dest = txn.staging()?.join(format!("go{version}"));
     let (path, files) = extract_from_first_good(file, sha256, *size, sources, layout, &dest, opts)?;
@@ -143,7 +160,8 @@ pub fn install(
     crate::apply::settle::sync_data(opts.sync, &dest).map_err(ToolchainError::from)?;
     checkpoint::reach(Checkpoint::AfterStaging);
     interrupt::check()?;
-    if replaces.is_some() && fsx::exists_no_follow(target) {
+    // The old tree stays aside (restored by a rollback) until commit.
+    if replaces && fsx::exists_no_follow(target) {
         txn.move_aside(target, RenameStep::ToolchainAside)?;
     }
     txn.install_tree(&dest.join("go"), target, RenameStep::Toolchain)?;

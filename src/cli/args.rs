@@ -194,6 +194,10 @@ pub struct PlanFlags {
     /// machine's ~/go/pkg/mod), tried before the proxies
     #[arg(long, value_name = "DIR")]
     pub from_cache: Vec<PathBuf>,
+    /// Rehash the installed toolchain and the locked modules as `verify`
+    /// does, and reinstall whatever is damaged
+    #[arg(long)]
+    pub repair: bool,
 }
 
 #[derive(Debug, Args)]
@@ -308,6 +312,7 @@ impl CheckArgs {
             prune_modules: self.prune_modules,
             proxy: self.proxy.clone(),
             from_cache: self.from_cache.clone(),
+            repair: false,
         }
     }
 }

@@ -118,6 +118,7 @@ impl Context {
             platform: None,
             prune_modules: flags.prune_modules,
             module_sources: self.module_sources(flags)?,
+            repair: flags.repair,
         })
     }
 
@@ -147,6 +148,7 @@ impl Context {
         let lock = self.load_lockfile()?;
         let observe = host::ObserveOptions {
             list_unlocked_modules: opts.prune_modules,
+            rehash: opts.repair,
         };
         let observed = host::observe(&lock, &self.layout, &self.env, &observe)?;
         let plan = plan::plan(&lock, &observed, &self.layout, opts)?;

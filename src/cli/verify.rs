@@ -13,6 +13,7 @@ pub(super) fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     let lock = ctx.load_lockfile()?;
     let cache = host::gomodcache(&lock, &ctx.layout.home)?;
     let mut problems = ctx.pending_lines()?;
+    let pending = !problems.is_empty();
     problems.extend(host::verify::modules(&lock, &cache));
     if !args.modules_only {
         problems.extend(host::verify::toolchain(&lock, &ctx.layout));
@@ -32,5 +33,15 @@ pub(super) fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     for p in &problems {
         outln!("mismatch: {p}")?;
     }
+    outln!("{}", next_step(pending))?;
     Ok(exit::CHANGES)
+}
+
+/// What fixes what verify found.
+fn next_step(pending: bool) -> &'static str {
+    if pending {
+        "To fix this, run `golock recover`, then `golock apply --repair`."
+    } else {
+        "To fix this, run `golock apply --repair`."
+    }
 }

@@ -32,6 +32,9 @@ pub struct Observed {
     pub active_link: LinkState,
     pub extra_link: Option<ExtraLink>,
     pub profiles: Vec<ObservedFile>,
+    /// Files state.json records a block in that golock.toml no longer
+    /// lists, each checked to be a file inside HOME (others are left out).
+    pub former_profiles: Vec<ObservedFile>,
     pub goenv: Option<ObservedFile>,
     /// The module cache, when golock.toml locks modules or pruning was asked for.
     pub modules: Option<ObservedModules>,
@@ -43,13 +46,23 @@ pub struct Observed {
 pub struct ObserveOptions {
     /// List cached modules golock.toml does not lock (for --prune-modules).
     pub list_unlocked_modules: bool,
+    /// Rehash the locked toolchain and modules as `verify` does
+    /// (`--repair`), so damage shows as something to reinstall.
+    pub rehash: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ToolchainState {
     Valid,
-    Invalid { reason: String },
+    Invalid {
+        reason: String,
+    },
+    /// Well-formed, but its files differ from its install manifest
+    /// (found only by a rehash: `--repair`).
+    Damaged {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -196,8 +209,17 @@ pub fn observe(
         .map(|p| observe_file(p, &layout.home))
         .collect::<Result<_, _>>()?;
     check_places_apart(lock, layout, &profiles, goenv.as_ref())?;
+    let mut toolchains = observe_toolchains(layout, &state, env.boot_id.as_deref())?;
+    let mut modules = observe_modules(lock, layout, opts)?;
+    if opts.rehash {
+        rehash_toolchain(lock, layout, &mut toolchains);
+        if let Some(modules) = modules.as_mut() {
+            modules::rehash(lock, modules);
+        }
+    }
     Ok(Observed {
-        toolchains: observe_toolchains(layout, &state, env.boot_id.as_deref())?,
+        toolchains,
+        former_profiles: former_profiles(lock, layout, &state),
         active_link: observe_link(&layout.active_link())?,
         extra_link: match &lock.go.link {
             Some(path) => Some(ExtraLink {
@@ -208,9 +230,55 @@ pub fn observe(
         },
         profiles,
         goenv,
-        modules: observe_modules(lock, layout, opts)?,
+        modules,
         state,
     })
+}
+
+/// The locked toolchain, rehashed against its install manifest.
+fn rehash_toolchain(
+    lock: &Lockfile,
+    layout: &Layout,
+    toolchains: &mut BTreeMap<String, ToolchainState>,
+) {
+    let dir_name = lock.go.version.dir_name();
+    let Some(observed) = toolchains.get_mut(&dir_name) else {
+        return;
+    };
+    if *observed != ToolchainState::Valid {
+        return;
+    }
+    let damaged = verify::toolchain(lock, layout);
+    if !damaged.is_empty() {
+        *observed = ToolchainState::Damaged {
+            reason: format!("{} file(s) differ from its install manifest", damaged.len()),
+        };
+    }
+}
+
+/// Profile files state.json records a block in and golock.toml no longer
+/// lists. state.json is untrusted: only absolute paths inside HOME, with
+/// no `..`, that are files (through symlinks, still inside HOME).
+pub fn recorded_unlisted_profiles(lock: &Lockfile, layout: &Layout, state: &State) -> Vec<PathBuf> {
+    state
+        .profile_blocks
+        .keys()
+        .chain(&state.removed_blocks)
+        .filter(|p| !lock.profile.files.contains(p))
+        .filter(|p| p.is_absolute() && p.starts_with(&layout.home) && p != &&layout.home)
+        .filter(|p| !p.components().any(|c| c == std::path::Component::ParentDir))
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+fn former_profiles(lock: &Lockfile, layout: &Layout, state: &State) -> Vec<ObservedFile> {
+    recorded_unlisted_profiles(lock, layout, state)
+        .iter()
+        .filter(|p| state.profile_blocks.contains_key(*p))
+        .filter_map(|p| observe_file(p, &layout.home).ok())
+        .collect()
 }
 
 /// The data dir, GOMODCACHE, `[go] link`, the profile files and the go env

@@ -17,7 +17,13 @@ use crate::modcache::{self, CacheLayout};
 pub enum ModuleState {
     Present,
     Missing,
-    Corrupt { reason: String },
+    Corrupt {
+        reason: String,
+    },
+    /// Looks present, but a rehash (`--repair`) found its files damaged.
+    Damaged {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -91,6 +97,33 @@ pub fn observe(lock: &Lockfile, cache: &Path, list_unlocked: bool) -> ObservedMo
         cache: cache.to_path_buf(),
         locked,
         unlocked,
+    }
+}
+
+/// `--repair`: rehash every module that looks present, as `verify` does;
+/// a mismatch makes it damaged (the first mismatch is the reason).
+pub fn rehash(lock: &Lockfile, observed: &mut ObservedModules) {
+    use rayon::prelude::*;
+    let layout = CacheLayout::new(&observed.cache);
+    let damaged: Vec<(String, String)> = lock
+        .modules
+        .require
+        .par_iter()
+        .filter(|(key, _)| observed.locked.get(&key.to_string()) == Some(&ModuleState::Present))
+        .filter_map(|(key, want)| {
+            let problems = super::verify::module(&layout, key, want);
+            let first = problems.into_iter().next()?;
+            let reason = first
+                .strip_prefix(&format!("{key}: "))
+                .unwrap_or(&first)
+                .to_string();
+            Some((key.to_string(), reason))
+        })
+        .collect();
+    for (name, reason) in damaged {
+        observed
+            .locked
+            .insert(name, ModuleState::Damaged { reason });
     }
 }
 

@@ -25,6 +25,10 @@ pub struct State {
     /// golock.toml are removed and the user's own keys are kept.
     #[serde(default)]
     pub goenv_keys: Vec<String>,
+    /// Profile files whose block the last apply took out (no longer
+    /// listed): a journal of that apply may still name them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_blocks: Vec<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -70,9 +70,31 @@ pub enum Action {
         after: Content,
         diff: String,
     },
+    /// Replace an installed toolchain that is not what golock.toml locks
+    /// (another archive sha256, or files that differ from its manifest);
+    /// the old tree is moved aside under the journal until commit.
+    ReinstallToolchain {
+        version: String,
+        platform: String,
+        file: String,
+        sha256: String,
+        size: u64,
+        target: PathBuf,
+        sources: Vec<Source>,
+        reason: String,
+    },
     RemoveToolchain {
         version: String,
         dir: PathBuf,
+    },
+    /// Take golock's block out of a profile file golock.toml no longer
+    /// lists (recorded in state.json); the rest of the file stays.
+    RemoveBlock {
+        path: PathBuf,
+        write_path: PathBuf,
+        before_sha256: String,
+        after: Content,
+        diff: String,
     },
     /// Fetch, verify against the lock and install one module into GOMODCACHE.
     AddModule {
@@ -86,6 +108,10 @@ pub enum Action {
         sources: Vec<Source>,
         /// Why what is cached now is replaced, if anything is.
         repair: Option<String>,
+        /// `--repair` found its zip or tree damaged: apply rehashes them
+        /// (under cmd/go's lock) instead of trusting the `.ziphash`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rehash: bool,
     },
     /// Remove a cached module golock.toml does not lock (--prune-modules).
     RemoveModule {
@@ -106,7 +132,9 @@ impl Action {
                 ..
             } => Sigil::Add,
             Action::WriteFile { .. } => Sigil::Change,
+            Action::ReinstallToolchain { .. } => Sigil::Change,
             Action::RemoveToolchain { .. } => Sigil::Remove,
+            Action::RemoveBlock { .. } => Sigil::Remove,
             Action::AddModule { repair: None, .. } => Sigil::Add,
             Action::AddModule { .. } => Sigil::Change,
             Action::RemoveModule { .. } => Sigil::Remove,

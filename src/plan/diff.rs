@@ -2,7 +2,7 @@
 //! (install), switching actions last (links, profile blocks, go env file),
 //! removals at the very end, so an interruption leaves the least to undo.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -30,6 +30,9 @@ pub struct PlanOptions {
     pub prune_modules: bool,
     /// Module sources to use instead of `[modules] proxies`.
     pub module_sources: Option<Vec<Source>>,
+    /// `--repair`: the host is observed with a rehash (see
+    /// `host::ObserveOptions::rehash`), so damage is planned as a repair.
+    pub repair: bool,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -93,6 +96,7 @@ pub fn plan(
     links(lock, observed, layout, &target, &mut b)?;
     profiles(lock, observed, layout, opts, &mut b, &mut state)?;
     goenv(lock, observed, layout, &mut b, &mut state)?;
+    former_profiles(observed, layout, opts, &mut b, &mut state)?;
     if opts.prune {
         prune(lock, observed, layout, &mut b, &mut state);
     }
@@ -151,22 +155,41 @@ fn toolchain(
     let dir_name = lock.go.version.dir_name();
     let target = layout.toolchain_dir(&dir_name);
     let replaces = match observed.toolchains.get(&dir_name) {
-        Some(ToolchainState::Valid) => {
-            b.in_place.push(format!("{dir_name} is installed"));
-            return Ok(target);
-        }
-        Some(ToolchainState::Invalid { reason }) => Some(reason.clone()),
-        None => None,
+        Some(ToolchainState::Valid) => match archive_changed(&state.toolchains, &dir_name, spec) {
+            None => {
+                b.in_place.push(format!("{dir_name} is installed"));
+                return Ok(target);
+            }
+            Some(reason) => Replacing::Reinstall(reason),
+        },
+        Some(ToolchainState::Damaged { reason }) => Replacing::Reinstall(reason.clone()),
+        Some(ToolchainState::Invalid { reason }) => Replacing::Broken(Some(reason.clone())),
+        None => Replacing::Broken(None),
     };
-    b.actions.push(Action::InstallToolchain {
-        version: lock.go.version.as_str().to_string(),
-        platform: platform.to_string(),
-        file: spec.file.clone(),
-        sha256: hex::encode(spec.sha256),
-        size: spec.size,
-        target: target.clone(),
-        sources: archive_sources(lock, opts, &spec.file, platform),
-        replaces,
+    let sources = archive_sources(lock, opts, &spec.file, platform);
+    let version = lock.go.version.as_str().to_string();
+    let (file, sha256, size) = (spec.file.clone(), hex::encode(spec.sha256), spec.size);
+    b.actions.push(match replaces {
+        Replacing::Reinstall(reason) => Action::ReinstallToolchain {
+            version,
+            platform: platform.to_string(),
+            file,
+            sha256,
+            size,
+            target: target.clone(),
+            sources,
+            reason,
+        },
+        Replacing::Broken(replaces) => Action::InstallToolchain {
+            version,
+            platform: platform.to_string(),
+            file,
+            sha256,
+            size,
+            target: target.clone(),
+            sources,
+            replaces,
+        },
     });
     state.toolchains.insert(
         dir_name,
@@ -178,6 +201,42 @@ fn toolchain(
         },
     );
     Ok(target)
+}
+
+/// How an existing toolchain dir is replaced.
+enum Replacing {
+    /// A well-formed install that is not what golock.toml locks.
+    Reinstall(String),
+    /// Nothing there, or a broken dir (why).
+    Broken(Option<String>),
+}
+
+/// state.json says the installed toolchain came from another archive than
+/// the one golock.toml locks now. State is untrusted: its hash is only
+/// compared and shown abbreviated, never used as a path.
+fn archive_changed(
+    installed: &BTreeMap<String, InstalledToolchain>,
+    dir_name: &str,
+    spec: &crate::lockfile::ArchiveSpec,
+) -> Option<String> {
+    let recorded = &installed.get(dir_name)?.archive_sha256;
+    let locked = hex::encode(spec.sha256);
+    if recorded.eq_ignore_ascii_case(&locked) {
+        return None;
+    }
+    Some(format!(
+        "archive sha256 changed: {}\u{2026} \u{2192} {}\u{2026}",
+        abbreviated_hex(recorded),
+        abbreviated_hex(&locked)
+    ))
+}
+
+/// The first 12 characters of a hex digest, or `?` when it is not hex.
+fn abbreviated_hex(digest: &str) -> String {
+    if digest.is_empty() || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return "?".to_string();
+    }
+    digest.chars().take(12).collect()
 }
 
 fn available_platforms(lock: &Lockfile) -> String {
@@ -230,13 +289,14 @@ fn modules(lock: &Lockfile, observed: &Observed, opts: &PlanOptions, b: &mut Bui
         .unwrap_or_else(|| lock.modules.proxies.clone());
     let mut present = 0;
     for (key, hashes) in &lock.modules.require {
-        let repair = match cached.locked.get(&key.to_string()) {
+        let (repair, rehash) = match cached.locked.get(&key.to_string()) {
             Some(ModuleState::Present) => {
                 present += 1;
                 continue;
             }
-            Some(ModuleState::Corrupt { reason }) => Some(reason.clone()),
-            _ => None,
+            Some(ModuleState::Corrupt { reason }) => (Some(reason.clone()), false),
+            Some(ModuleState::Damaged { reason }) => (Some(reason.clone()), true),
+            _ => (None, false),
         };
         b.actions.push(Action::AddModule {
             path: key.path.clone(),
@@ -246,6 +306,7 @@ fn modules(lock: &Lockfile, observed: &Observed, opts: &PlanOptions, b: &mut Bui
             cache: cached.cache.clone(),
             sources: sources.clone(),
             repair,
+            rehash,
         });
     }
     if present > 0 {
@@ -366,6 +427,73 @@ fn profiles(
         write_file(FileRole::Profile, file, new, layout, b);
     }
     Ok(())
+}
+
+/// Profile files state.json records a block in that golock.toml no longer
+/// lists: their block is taken out, the rest of the file kept. A recorded
+/// path host did not observe (not a file inside HOME) is forgotten, never
+/// touched; a file whose block is already gone is forgotten too.
+fn former_profiles(
+    observed: &Observed,
+    layout: &Layout,
+    opts: &PlanOptions,
+    b: &mut Builder,
+    state: &mut State,
+) -> Result<(), PlanError> {
+    let listed: BTreeSet<&PathBuf> = observed.profiles.iter().map(|f| &f.path).collect();
+    let recorded: Vec<PathBuf> = state
+        .profile_blocks
+        .keys()
+        .filter(|p| !listed.contains(p))
+        .cloned()
+        .collect();
+    state.removed_blocks.clear();
+    for path in recorded {
+        let Some(hash) = state.profile_blocks.remove(&path) else {
+            continue;
+        };
+        match observed.former_profiles.iter().find(|f| f.path == path) {
+            Some(file) => {
+                if remove_block(file, &hash, layout, opts, b)? {
+                    state.removed_blocks.push(path);
+                }
+            }
+            None => b.warnings.push(format!(
+                "state.json records a golock block in {}, which is not a file inside the home directory; golock leaves it alone",
+                path.display()
+            )),
+        }
+    }
+    Ok(())
+}
+
+fn remove_block(
+    file: &ObservedFile,
+    recorded_hash: &str,
+    layout: &Layout,
+    opts: &PlanOptions,
+    b: &mut Builder,
+) -> Result<bool, PlanError> {
+    let Some(old) = file.content.as_deref() else {
+        return Ok(false); // the file is gone, and its block with it
+    };
+    let Some(span) = profile::find_block(old).map_err(|source| markers(file, source))? else {
+        return Ok(false);
+    };
+    if profile::block_hash(&old[span.range.clone()]) != recorded_hash && !opts.force {
+        return Err(PlanError::BlockEdited {
+            path: file.path.clone(),
+        });
+    }
+    let new = profile::splice(old, Some(&span), "");
+    b.actions.push(Action::RemoveBlock {
+        path: file.path.clone(),
+        write_path: file.write_path.clone(),
+        before_sha256: hex::encode(Sha256::digest(old)),
+        diff: profile::unified_diff(&layout.display_path(&file.path), old, &new),
+        after: Content(new),
+    });
+    Ok(true)
 }
 
 /// CRLF lines outside the block are the user's and stay, but the shell

@@ -2,6 +2,7 @@
 //! action with its sigil, the unified diff of every file edit, a summary.
 
 use std::fmt;
+use std::path::Path;
 
 use console::Style;
 
@@ -73,17 +74,18 @@ impl Action {
                 } else {
                     "create"
                 };
-                // Through a symlink: name the file that is really written.
-                let shown = if write_path == path {
-                    path.display().to_string()
-                } else {
-                    format!("{} \u{2192} {}", path.display(), write_path.display())
-                };
+                let shown = shown_path(path, write_path);
                 match role {
                     FileRole::Profile => format!("{verb} golock block in {shown}"),
                     FileRole::GoEnv => format!("{verb} go env file {shown}"),
                 }
             }
+            Action::ReinstallToolchain {
+                version, reason, ..
+            } => format!("reinstall go{version} ({reason})"),
+            Action::RemoveBlock {
+                path, write_path, ..
+            } => format!("remove golock block in {}", shown_path(path, write_path)),
             Action::RemoveToolchain { version, dir } => {
                 format!("remove go{version} ({})", dir.display())
             }
@@ -104,9 +106,22 @@ impl Action {
 
     pub fn diff(&self) -> Option<&str> {
         match self {
-            Action::WriteFile { diff, .. } if !diff.is_empty() => Some(diff),
+            Action::WriteFile { diff, .. } | Action::RemoveBlock { diff, .. }
+                if !diff.is_empty() =>
+            {
+                Some(diff)
+            }
             _ => None,
         }
+    }
+}
+
+/// Through a symlink: name the file that is really written.
+fn shown_path(path: &Path, write_path: &Path) -> String {
+    if write_path == path {
+        path.display().to_string()
+    } else {
+        format!("{} \u{2192} {}", path.display(), write_path.display())
     }
 }
 

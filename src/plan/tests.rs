@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::{NO_CHANGES_MESSAGE, Plan, PlanError, PlanOptions, Summary, plan};
 use crate::host::layout::Layout;
-use crate::host::state::State;
+use crate::host::state::{InstalledToolchain, State};
 use crate::host::{
     ExtraLink, LinkState, ModuleState, Observed, ObservedFile, ObservedModules, ToolchainState,
 };
@@ -96,6 +96,7 @@ fn in_sync() -> Observed {
             state: link_to(NEW_DIR),
         }),
         profiles: vec![file(PROFILE, PROFILE, Some(&profile_in_sync(&lock)))],
+        former_profiles: Vec::new(),
         goenv: Some(file(
             GOENV,
             GOENV,
@@ -156,6 +157,32 @@ fn unlocked_module(o: &mut Observed) {
     if let Some(m) = o.modules.as_mut() {
         m.unlocked.push(("example.com/old".into(), "v0.1.0".into()));
     }
+}
+
+/// state.json says go1.27.3 came from the archive with `sha256`.
+fn installed_from(o: &mut Observed, sha256: &str) {
+    o.state.toolchains.insert(
+        "go1.27.3".into(),
+        InstalledToolchain {
+            version: "1.27.3".into(),
+            platform: "linux-amd64".into(),
+            archive_sha256: sha256.into(),
+            unsynced_boot: None,
+        },
+    );
+}
+
+const LOCKED_SHA: &str = "979ddc93653470468787661806a98ea6d5604c2a48f1ce6694d50c0a4f32d8b9";
+const FORMER: &str = "/home/me/.bashrc";
+
+/// ~/.bashrc holds golock's block as recorded, but golock.toml no longer lists it.
+fn former_profile(o: &mut Observed) {
+    let block = profile::render_block(Shell::Posix, &layout().active_link(), &lock().env);
+    let content = profile::splice(b"# mine\n", None, &block);
+    o.state
+        .profile_blocks
+        .insert(PathBuf::from(FORMER), profile::block_hash(block.as_bytes()));
+    o.former_profiles = vec![file(FORMER, FORMER, Some(&content))];
 }
 
 fn lines(plan: &Plan) -> Vec<String> {
@@ -234,6 +261,67 @@ const ROWS: &[(&str, HostChange, OptsChange, &[&str])] = &[
         &[
             "+ install go1.27.3 (linux-amd64) from go1.27.3.linux-amd64.tar.gz into /data/golock/toolchains/go1.27.3 (replacing a broken install: bin/go is missing)",
         ],
+    ),
+    (
+        "the toolchain installed from the locked archive is in place",
+        |o| installed_from(o, LOCKED_SHA),
+        defaults,
+        &[],
+    ),
+    (
+        "a changed archive sha256 reinstalls the toolchain",
+        |o| installed_from(o, &"ab".repeat(32)),
+        defaults,
+        &[
+            "~ reinstall go1.27.3 (archive sha256 changed: abababababab\u{2026} \u{2192} 979ddc936534\u{2026})",
+        ],
+    ),
+    (
+        "a recorded sha256 that is not hex is not echoed",
+        |o| installed_from(o, "../../etc/passwd"),
+        defaults,
+        &["~ reinstall go1.27.3 (archive sha256 changed: ?\u{2026} \u{2192} 979ddc936534\u{2026})"],
+    ),
+    (
+        "a toolchain damaged on disk (--repair's rehash) is reinstalled",
+        |o| {
+            o.toolchains.insert(
+                "go1.27.3".into(),
+                ToolchainState::Damaged {
+                    reason: "2 file(s) differ from its install manifest".into(),
+                },
+            );
+        },
+        defaults,
+        &["~ reinstall go1.27.3 (2 file(s) differ from its install manifest)"],
+    ),
+    (
+        "a module damaged on disk (--repair's rehash) is repaired",
+        |o| {
+            module_state(
+                o,
+                ModuleState::Damaged {
+                    reason: "zip hash h1:x, locked h1:y".into(),
+                },
+            )
+        },
+        defaults,
+        &["~ module example.com/m@v1.0.0 (repair: zip hash h1:x, locked h1:y)"],
+    ),
+    (
+        "a profile file no longer listed loses its block",
+        former_profile,
+        defaults,
+        &["- remove golock block in /home/me/.bashrc"],
+    ),
+    (
+        "a recorded profile file whose block is gone is only forgotten",
+        |o| {
+            former_profile(o);
+            o.former_profiles = vec![file(FORMER, FORMER, Some(b"# mine\n"))];
+        },
+        defaults,
+        &[],
     ),
     (
         "links at the old toolchain are switched; without --prune it stays",
@@ -346,12 +434,71 @@ fn the_rows_cover_every_action_kind() {
         "\"switch_link\" ~",
         "\"write_file\" +",
         "\"write_file\" ~",
+        "\"reinstall_toolchain\" ~",
         "\"remove_toolchain\" -",
+        "\"remove_block\" -",
         "\"add_module\" +",
         "\"add_module\" ~",
         "\"remove_module\" -",
     ];
     assert_eq!(kinds, all.iter().map(|s| s.to_string()).collect());
+}
+
+#[test]
+fn a_rehashed_module_repair_says_so_in_json() {
+    let plan = run(
+        |o| {
+            module_state(
+                o,
+                ModuleState::Damaged {
+                    reason: "damaged".into(),
+                },
+            )
+        },
+        defaults,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let json = serde_json::to_value(&plan.actions[0]).unwrap_or_default();
+    assert_eq!(json["rehash"], true, "{json}");
+    let plain =
+        run(|o| module_state(o, ModuleState::Missing), defaults).unwrap_or_else(|e| panic!("{e}"));
+    let json = serde_json::to_value(&plain.actions[0]).unwrap_or_default();
+    assert!(json.get("rehash").is_none(), "{json}");
+}
+
+#[test]
+fn a_removed_block_leaves_the_rest_and_is_forgotten() {
+    let plan = run(former_profile, defaults).unwrap_or_else(|e| panic!("{e}"));
+    let Some(super::Action::RemoveBlock { after, .. }) = plan.actions.first() else {
+        panic!("{:?}", plan.actions);
+    };
+    assert_eq!(after.0, b"# mine\n");
+    assert!(
+        !plan
+            .state_after
+            .profile_blocks
+            .contains_key(Path::new(FORMER))
+    );
+    assert_eq!(plan.state_after.removed_blocks, [PathBuf::from(FORMER)]);
+}
+
+#[test]
+fn an_unobserved_recorded_profile_is_warned_about_not_touched() {
+    let plan = run(
+        |o| {
+            o.state
+                .profile_blocks
+                .insert(PathBuf::from("/etc/profile"), "00".into());
+        },
+        defaults,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert!(
+        plan.warnings[0].contains("/etc/profile"),
+        "{:?}",
+        plan.warnings
+    );
 }
 
 #[test]
@@ -417,6 +564,19 @@ const REFUSALS: &[(&str, HostChange, OptsChange, &str)] = &[
     (
         "the block was edited since golock wrote it",
         edited_block,
+        defaults,
+        "golock::plan::block_edited",
+    ),
+    (
+        "the block of a file no longer listed was edited",
+        |o| {
+            former_profile(o);
+            o.former_profiles = vec![file(
+                FORMER,
+                FORMER,
+                Some(b"# >>> golock >>>\nexport MINE=1\n# <<< golock <<<\n"),
+            )];
+        },
         defaults,
         "golock::plan::block_edited",
     ),
