@@ -50,34 +50,52 @@ fn cache_tree(dir: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
-#[test]
-fn golock_fills_the_cache_exactly_as_go_does() {
-    let (h, cache) = locked_host(&file_proxy());
-    let lockfile = std::fs::read_to_string(h.lockfile()).unwrap();
-    assert!(
-        lockfile.contains("\"corp.example/Upper/Case@v0.9.0\" = { mod = \"h1:"),
-        "{lockfile}"
-    );
-    assert_eq!(lockfile.matches("@v").count(), 8, "{lockfile}");
+/// `.info` files as proxy.golang.org serves them, with an `Origin`: a tag
+/// version (go keeps its Ref) and a pseudo-version (go drops its Ref); go
+/// drops TagPrefix, TagSum and RepoSum of both, and escapes `&`, `<`, `>`.
+const ORIGIN_INFOS: [(&str, &str); 2] = [
+    (
+        "corp.example/files/@v/v1.0.0.info",
+        r#"{"Version":"v1.0.0","Time":"2024-01-02T05:04:05.500+02:00","Origin":{"VCS":"git","URL":"https://git.corp.example/files?x=1&y=<2>","Hash":"0123456789abcdef0123456789abcdef01234567","Ref":"refs/tags/v1.0.0","TagPrefix":"","TagSum":"t1:abc=","RepoSum":"r1:q="}}"#,
+    ),
+    (
+        "corp.example/pseudo/@v/v0.0.0-20240102030405-abcdefabcdef.info",
+        r#"{"Time":"2024-01-02T03:04:05Z","Origin":{"Ref":"refs/heads/main","Hash":"abcdefabcdef0123456789abcdef0123456789ab","Subdir":"sub","URL":"https://git.corp.example/pseudo","VCS":"git","TagSum":"t1:x="},"Version":"v0.0.0-20240102030405-abcdefabcdef"}"#,
+    ),
+];
 
-    let plan = h.expect(&["plan"], 0);
-    assert!(
-        plan.contains("+ module corp.example/files@v1.0.0"),
-        "{plan}"
-    );
-    assert!(
-        plan.contains("+ module corp.example/incompat@v2.0.0+incompatible"),
-        "{plan}"
-    );
-    h.expect(&["apply", "-y"], 0);
+/// A copy of the corpus proxy whose `.info` files of [`ORIGIN_INFOS`] carry an Origin.
+fn origin_proxy(h: &Host) -> PathBuf {
+    let proxy = h.base().join("origin-proxy");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(corpus().join("proxy"))
+        .arg(&proxy)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    for (rel, info) in ORIGIN_INFOS {
+        assert!(proxy.join(rel).is_file(), "{rel} is not in the corpus");
+        std::fs::write(proxy.join(rel), info).unwrap();
+    }
+    proxy
+}
 
-    go_offline(&h, &cache, &["build", "./..."]);
-    let verified = go_offline(&h, &cache, &["mod", "verify"]);
-    assert!(verified.contains("all modules verified"), "{verified}");
+/// The cache the real `go mod download` fills from `proxy` for the corpus app.
+fn go_download_cache(h: &Host, proxy: &Path) -> PathBuf {
+    let cache = h.base().join("go-filled-cache");
+    let app = support::corpus_app(h, &corpus());
+    let proxy_url = format!("file://{}", proxy.display());
+    support::run_ok(support::go_command(h, &app, &cache, &proxy_url).args(["mod", "download"]));
+    cache
+}
 
-    let ours = cache_tree(&cache);
-    let reference = cache_tree(&corpus().join("ref-cache"));
-    let differ: Vec<String> = reference
+/// Entries of `ours` and `reference` that differ, at most 20.
+fn differences(
+    ours: &BTreeMap<String, String>,
+    reference: &BTreeMap<String, String>,
+) -> Vec<String> {
+    reference
         .iter()
         .filter(|(k, v)| ours.get(*k) != Some(*v))
         .map(|(k, v)| format!("{k}: go {v} / golock {:?}", ours.get(k)))
@@ -87,12 +105,109 @@ fn golock_fills_the_cache_exactly_as_go_does() {
                 .map(|k| format!("{k}: only golock")),
         )
         .take(20)
-        .collect();
-    assert!(differ.is_empty(), "caches differ:\n{}", differ.join("\n"));
+        .collect()
+}
 
-    let again = h.expect(&["plan", "--detailed-exitcode"], 0);
+#[test]
+fn golock_fills_the_cache_exactly_as_go_does() {
+    let (h, cache) = locked_host(&file_proxy());
+    let lockfile = std::fs::read_to_string(h.lockfile()).unwrap();
+    assert!(
+        lockfile.contains("\"corp.example/Upper/Case@v0.9.0\" = { mod = \"h1:"),
+        "{lockfile}"
+    );
+    assert_eq!(lockfile.matches("@v").count(), 8, "{lockfile}");
+    let proxy = origin_proxy(&h);
+    let proxy_arg = format!("--proxy=file://{}", proxy.display());
+
+    let plan = h.expect(&["plan", &proxy_arg], 0);
+    assert!(
+        plan.contains("+ module corp.example/files@v1.0.0"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("+ module corp.example/incompat@v2.0.0+incompatible"),
+        "{plan}"
+    );
+    h.expect(&["apply", "-y", &proxy_arg], 0);
+
+    go_offline(&h, &cache, &["build", "./..."]);
+    let verified = go_offline(&h, &cache, &["mod", "verify"]);
+    assert!(verified.contains("all modules verified"), "{verified}");
+
+    // The same proxy, the real go: `go mod download` writes no cache/lock
+    // (it writes no go.sum); `go mod tidy`, which made ref-cache, does.
+    let ours = cache_tree(&cache);
+    let without_lock = |tree: BTreeMap<String, String>| -> BTreeMap<String, String> {
+        tree.into_iter().filter(|(k, _)| k != "cache/lock").collect()
+    };
+    let reference = cache_tree(&go_download_cache(&h, &proxy));
+    let differ = differences(&without_lock(ours.clone()), &without_lock(reference));
+    assert!(differ.is_empty(), "caches differ:\n{}", differ.join("\n"));
+    assert_eq!(
+        ours.get("cache/lock"),
+        cache_tree(&corpus().join("ref-cache")).get("cache/lock")
+    );
+
+    let info = |rel: &str| std::fs::read_to_string(cache.join("cache/download").join(rel)).unwrap();
+    assert_eq!(
+        info(ORIGIN_INFOS[0].0),
+        r#"{"Version":"v1.0.0","Time":"2024-01-02T05:04:05.5+02:00","Origin":{"VCS":"git","URL":"https://git.corp.example/files?x=1\u0026y=\u003c2\u003e","Hash":"0123456789abcdef0123456789abcdef01234567","Ref":"refs/tags/v1.0.0"}}"#
+    );
+    assert_eq!(
+        info(ORIGIN_INFOS[1].0),
+        r#"{"Version":"v0.0.0-20240102030405-abcdefabcdef","Time":"2024-01-02T03:04:05Z","Origin":{"VCS":"git","URL":"https://git.corp.example/pseudo","Subdir":"sub","Hash":"abcdefabcdef0123456789abcdef0123456789ab"}}"#
+    );
+    let shown = go_offline(
+        &h,
+        &cache,
+        &[
+            "mod",
+            "download",
+            "-json",
+            "corp.example/files@v1.0.0",
+            "corp.example/pseudo@v0.0.0-20240102030405-abcdefabcdef",
+        ],
+    );
+    let origins: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&shown)
+        .into_iter::<serde_json::Value>()
+        .map(|v| v.unwrap()["Origin"].clone())
+        .collect();
+    assert_eq!(
+        origins,
+        [
+            serde_json::json!({"VCS": "git", "URL": "https://git.corp.example/files?x=1&y=<2>",
+                "Hash": "0123456789abcdef0123456789abcdef01234567", "Ref": "refs/tags/v1.0.0"}),
+            serde_json::json!({"VCS": "git", "URL": "https://git.corp.example/pseudo", "Subdir": "sub",
+                "Hash": "abcdefabcdef0123456789abcdef0123456789ab"}),
+        ],
+        "{shown}"
+    );
+
+    let again = h.expect(&["plan", "--detailed-exitcode", &proxy_arg], 0);
     assert!(again.contains("No changes"), "{again}");
     h.expect(&["verify"], 0);
+}
+
+/// A served `.info` go would refuse (another version) makes the source
+/// fail for that module, naming why.
+#[test]
+fn an_info_for_another_version_is_refused() {
+    let (h, cache) = locked_host(&file_proxy());
+    let proxy = origin_proxy(&h);
+    std::fs::write(
+        proxy.join("corp.example/many/@v/v1.0.0.info"),
+        r#"{"Version":"v1.0.1","Time":"2024-01-02T03:04:05Z"}"#,
+    )
+    .unwrap();
+    let proxy_arg = format!("--proxy=file://{}", proxy.display());
+    let err = h.expect(&["apply", "-y", &proxy_arg], 1);
+    assert!(
+        err.contains("corp.example/many@v1.0.0") && err.contains("invalid .info for v1.0.0"),
+        "{err}"
+    );
+    assert!(err.contains("\"v1.0.1\""), "{err}");
+    assert!(!cache.exists(), "nothing may be written");
 }
 
 #[test]

@@ -20,7 +20,8 @@ use crate::txn::interrupt::{self, Interrupted};
 use crate::txn::{Transaction, TxnError};
 
 const MAX_GO_MOD: u64 = 16 << 20;
-const MAX_INFO: u64 = 1 << 20;
+/// A `.info` is a few hundred bytes; a source serving more is broken.
+const MAX_INFO: u64 = 64 << 10;
 /// Modules landed per journal record (and per batch of held flocks).
 const CHUNK: usize = 256;
 
@@ -304,7 +305,9 @@ fn stage_from(
             write_staged(
                 dir,
                 "info",
-                normalized_info(job.version, info.as_deref()).as_bytes(),
+                normalized_info(job.version, info.as_deref())
+                    .map_err(invalid)?
+                    .as_bytes(),
             )?,
             layout.info(job.path, job.version),
         )?);
@@ -366,19 +369,17 @@ fn write_staged(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ModuleE
     Ok(path)
 }
 
-/// The `.info` as cmd/go stores it: compact `{"Version","Time"}`. A source
+/// The `.info` as cmd/go stores it: the served one re-marshaled as
+/// `writeDiskStat` does (refused when cmd/go would refuse it). A source
 /// without one gets one made up, with the time a pseudo-version carries.
-fn normalized_info(version: &str, served: Option<&[u8]>) -> String {
-    #[derive(serde::Deserialize)]
-    struct Info {
-        #[serde(rename = "Time")]
-        time: Option<String>,
+fn normalized_info(version: &str, served: Option<&[u8]>) -> Result<String, ModError> {
+    match served {
+        Some(bytes) => modcache::info_from_served(version, bytes),
+        None => Ok(modcache::render_info(
+            version,
+            pseudo_version_time(version).as_deref(),
+        )),
     }
-    let time = served
-        .and_then(|b| serde_json::from_slice::<Info>(b).ok())
-        .and_then(|i| i.time)
-        .or_else(|| pseudo_version_time(version));
-    modcache::render_info(version, time.as_deref())
 }
 
 /// `v0.0.0-20240102030405-abcdef…` → `2024-01-02T03:04:05Z`.
@@ -732,8 +733,13 @@ mod tests {
 }
 "#;
         assert_eq!(
-            normalized_info("v1.0.0", Some(served)),
-            r#"{"Version":"v1.0.0","Time":"2024-01-02T03:04:05Z"}"#
+            normalized_info("v1.0.0", Some(served)).unwrap(),
+            r#"{"Version":"v1.0.0","Time":"2024-01-02T03:04:05Z","Origin":{"VCS":"git"}}"#
         );
+        assert_eq!(
+            normalized_info("v0.0.0-20240102030405-abcdefabcdef", None).unwrap(),
+            r#"{"Version":"v0.0.0-20240102030405-abcdefabcdef","Time":"2024-01-02T03:04:05Z"}"#
+        );
+        assert!(normalized_info("v1.0.1", Some(served)).is_err());
     }
 }

@@ -87,6 +87,16 @@ pub enum ModError {
     )]
     InvalidTime { time: String, reason: String },
 
+    /// A served `.info` cmd/go would not accept.
+    #[error("invalid .info for {version}: {reason}")]
+    #[diagnostic(
+        code(golock::modcache::invalid_info),
+        help(
+            "a GOPROXY .info is a JSON object such as {{\"Version\":\"v1.2.3\",\"Time\":\"2023-01-01T00:00:00Z\"}} for the version asked; the source serves something else"
+        )
+    )]
+    InvalidInfo { version: String, reason: String },
+
     /// The zip file itself exceeds the size cap.
     #[error("{module}: module zip file {} is too large ({size} bytes; limit is {limit} bytes)", zip.display())]
     #[diagnostic(code(golock::modcache::zip_too_large))]

@@ -138,9 +138,9 @@ pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 /// The proxy's `.info` is parsed and re-marshaled by cmd/go, so `time` is
 /// normalized with [`normalize_time`]; `None` gives Go's zero time. A time
 /// that does not parse is written verbatim — use [`try_render_info`] to
-/// reject it instead. The `Origin` field that a VCS-backed proxy may add is
-/// not reproduced (cmd/go omits it when empty, and keeps only provenance
-/// golock does not record).
+/// reject it instead. This is the `.info` golock makes when a source has
+/// none; a served one goes through [`super::info::info_from_served`],
+/// which keeps its `Origin` as cmd/go does.
 pub fn render_info(version: &str, time: Option<&str>) -> String {
     let time = match time {
         None => ZERO_TIME.to_string(),

@@ -5,12 +5,14 @@
 //! * [`semver`]: semantic versions and the path/version agreement check.
 //! * [`dirhash`]: the `h1:` hashes of go.sum (x/mod `sumdb/dirhash`).
 //! * [`layout`]: where cmd/go keeps each file, and the bytes of `.info`/`list`.
+//! * [`info`]: the `.info` cmd/go writes for a served one (its kept `Origin`).
 //! * [`zip`]: module zip checks and extraction into the cache (x/mod/zip).
 //! * [`error`]: [`ModError`], the one error type of this module.
 
 pub mod dirhash;
 pub mod error;
 pub mod escape;
+pub mod info;
 pub mod layout;
 pub mod semver;
 pub mod zip;
@@ -21,6 +23,7 @@ pub use escape::{
     check_file_path, check_import_path, check_path, escape_path, escape_version,
     split_path_version, unescape_path, unescape_version,
 };
+pub use info::{info_from_served, is_pseudo_version};
 pub use layout::{CacheLayout, render_info, render_list};
 pub use semver::{canonical, canonical_version, check_version, compare, is_valid};
 pub use zip::{Unzipped, ZipLimits, check_and_extract, check_zip};
@@ -44,6 +47,12 @@ mod go_crosscheck {
 
     /// Writes `<proxy>/<esc path>/@v/{list,<v>.info,<v>.mod,<v>.zip}`.
     fn publish(proxy: &Path, version: &str, time: &str) -> PathBuf {
+        let info = format!("{{\"Version\":\"{version}\",\"Time\":\"{time}\"}}\n");
+        publish_with_info(proxy, version, &info)
+    }
+
+    /// [`publish`] with `info` as the served `.info`.
+    fn publish_with_info(proxy: &Path, version: &str, info: &str) -> PathBuf {
         let dir = proxy.join(escape_path(MODULE).unwrap()).join("@v");
         fsx::create_dir_all(&dir).unwrap();
         let ev = escape_version(version).unwrap();
@@ -64,7 +73,6 @@ mod go_crosscheck {
         }
         w.finish().unwrap();
         fsx::write(dir.join(format!("{ev}.mod")), GO_MOD).unwrap();
-        let info = format!("{{\"Version\":\"{version}\",\"Time\":\"{time}\"}}\n");
         fsx::write(dir.join(format!("{ev}.info")), info).unwrap();
         let mut list = fsx::read_to_string(dir.join("list")).unwrap_or_default();
         list.push_str(&format!("{version}\n"));
@@ -171,6 +179,42 @@ mod go_crosscheck {
         }
         let list = fsx::read_to_string(cache.list(MODULE).unwrap()).unwrap();
         assert_eq!(list, render_list(["v1.0.0-RC1", "v1.1.0"]));
+        make_writable(tmp.path());
+    }
+
+    /// Served `.info` files with an `Origin`: what go keeps of it, its
+    /// escaping and its time, byte for byte.
+    #[test]
+    fn info_with_origin_matches_real_go() {
+        let go = real_go();
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = CacheLayout::new(tmp.path().join("modcache"));
+        let origin = r#""Origin":{"RepoSum":"r1:x","Ref":"refs/tags/v","TagSum":"t1:y","TagPrefix":"sub/","Hash":"0123abc","Subdir":"sub","URL":"https://h.example/x?a=1&b=<2>","VCS":"git","Extra":"z"}"#;
+        let cases = [
+            (
+                "v1.2.3",
+                format!(r#"{{"Time":"2023-01-01T10:00:00.250+02:00",{origin},"Version":"v1.2.3"}}"#),
+            ),
+            (
+                "v0.0.0-20240102030405-abcdefabcdef",
+                format!(r#"{{"Version":"v0.0.0-20240102030405-abcdefabcdef","Time":"2024-01-02T03:04:05Z",{origin}}}"#),
+            ),
+            (
+                "v1.2.4",
+                r#"{"Version":"v1.2.4","Time":"2023-01-01T00:00:00Z","Origin":{"TagSum":"t1:y"}}"#
+                    .to_string(),
+            ),
+        ];
+        for (version, served) in &cases {
+            publish_with_info(&tmp.path().join("proxy"), version, served);
+            go_download(&go, tmp.path(), version);
+            let info = fsx::read_to_string(cache.info(MODULE, version).unwrap()).unwrap();
+            assert_eq!(
+                info,
+                info_from_served(version, served.as_bytes()).unwrap(),
+                "{served}"
+            );
+        }
         make_writable(tmp.path());
     }
 }
