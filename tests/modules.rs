@@ -376,6 +376,55 @@ fn init_writes_a_starter_lockfile_from_go_mod_and_go_sum() {
     h.expect(&["init"], 1); // never overwrites
 }
 
+/// When several modules fail, apply names every one of them, each with
+/// every source tried and why, and changes nothing.
+#[test]
+fn apply_lists_every_module_no_source_provides() {
+    let (h, cache) = locked_host(&file_proxy());
+    let proxy = origin_proxy(&h);
+    std::fs::write(proxy.join("corp.example/files/@v/v1.0.0.zip"), "not a zip").unwrap();
+    std::fs::write(
+        proxy.join("corp.example/many/@v/v1.0.0.mod"),
+        "module corp.example/many\n// changed\n",
+    )
+    .unwrap();
+    let empty = h.base().join("empty-proxy");
+    std::fs::create_dir_all(&empty).unwrap();
+    let server = serve_dir(empty);
+    let err = h.expect(
+        &[
+            "apply",
+            "-y",
+            &format!("--proxy=file://{}", proxy.display()),
+            &format!("--proxy={server}"),
+        ],
+        1,
+    );
+    // miette wraps long lines anywhere: compare without whitespace.
+    let flat: String = err.split_whitespace().collect();
+    let flat_of = |s: &str| s.split_whitespace().collect::<String>();
+    assert!(flat.contains(&flat_of("no source could provide 2 modules:")), "{err}");
+    let proxy = proxy.display().to_string();
+    for (module, bad) in [
+        ("corp.example/files@v1.0.0", "invalid Zip archive"),
+        ("corp.example/many@v1.0.0", "SECURITY ERROR"),
+    ] {
+        let listed = flat
+            .split(&format!("{module}:-{proxy}:"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("{module} is not listed with {proxy} first: {err}"));
+        let (first, second) = listed.split_once("-http://").unwrap();
+        assert!(first.contains(&flat_of(bad)), "{module}: {first}\n{err}");
+        assert!(
+            second.starts_with(&format!("{}:.modnotfound", server.trim_start_matches("http://"))),
+            "{module}: {second}\n{err}"
+        );
+    }
+    assert!(err.contains("--from-cache"), "{err}");
+    assert!(!cache.exists(), "nothing may be written");
+    assert!(!h.root.join("go").exists());
+}
+
 /// A minimal HTTP/1.1 file server on loopback, serving `root` (GOPROXY tree).
 fn serve_dir(root: PathBuf) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -58,7 +58,10 @@ pub enum ApplyError {
     )]
     Interrupted { signal: Signal },
     #[error("apply failed and was rolled back")]
-    #[diagnostic(code(golock::apply::rolled_back), help("{}", rolled_back_help(undone)))]
+    #[diagnostic(
+        code(golock::apply::rolled_back),
+        help("{}", rolled_back_help(source, undone))
+    )]
     RolledBack {
         #[source]
         source: Box<ApplyError>,
@@ -97,11 +100,15 @@ fn chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-fn rolled_back_help(undone: &[String]) -> String {
+/// What to do about the failure (its own help), then what was undone.
+fn rolled_back_help(source: &ApplyError, undone: &[String]) -> String {
+    let what_to_do = miette::Diagnostic::help(source)
+        .map(|help| format!("{help}\n"))
+        .unwrap_or_default();
     if undone.is_empty() {
-        "nothing had been changed on the host".to_string()
+        format!("{what_to_do}nothing had been changed on the host")
     } else {
-        format!("undone:\n  {}", undone.join("\n  "))
+        format!("{what_to_do}undone:\n  {}", undone.join("\n  "))
     }
 }
 

@@ -75,18 +75,54 @@ pub enum ModuleError {
         path: PathBuf,
         why: String,
     },
-    #[error("no source could provide {module}:{failures}")]
+    #[error("{}", unavailable_text(modules))]
     #[diagnostic(
-        code(golock::modules::all_sources_failed),
-        help("each source and why it failed is listed; fix one of them or add a proxy")
+        code(golock::modules::unavailable),
+        help(
+            "nothing was changed. Each module lists every source tried and why it failed \
+             (a SECURITY ERROR means a source served other bytes than golock.toml locks). \
+             Add a source that has them to [modules] proxies, or pass --proxy URL, \
+             --from-cache DIR or --bundle FILE"
+        )
     )]
-    AllSourcesFailed { module: String, failures: String },
+    Unavailable { modules: Vec<ModuleFailure> },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Fs(#[from] fsx::FsError),
     #[error(transparent)]
     #[diagnostic(transparent)]
     Interrupted(#[from] Interrupted),
+}
+
+/// A module no source could provide: every source tried and why it failed.
+#[derive(Debug, Clone)]
+pub struct ModuleFailure {
+    /// `path@version`.
+    pub module: String,
+    /// (source, reason), in the order tried; empty when none is configured.
+    pub tried: Vec<(String, String)>,
+}
+
+fn unavailable_text(modules: &[ModuleFailure]) -> String {
+    let mut text = match modules {
+        [one] => format!("no source could provide {}:", one.module),
+        _ => format!("no source could provide {} modules:", modules.len()),
+    };
+    for failure in modules {
+        if modules.len() > 1 {
+            text.push_str(&format!("\n  {}:", failure.module));
+        }
+        let indent = if modules.len() > 1 { "    " } else { "  " };
+        if failure.tried.is_empty() {
+            text.push_str(&format!(
+                "\n{indent}- no module source is configured (no [modules] proxies, --proxy or --from-cache)"
+            ));
+        }
+        for (source, reason) in &failure.tried {
+            text.push_str(&format!("\n{indent}- {source}: {reason}"));
+        }
+    }
+    text
 }
 
 /// One module of a batch, borrowed from its plan action.
@@ -167,7 +203,7 @@ pub fn install(
             stage(job, &staging.join(i.to_string()), client)
         })
         .collect();
-    let staged = staged.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let staged = all_staged(staged)?;
     fsx::sync_filesystem(&staging).map_err(ModuleError::from)?;
     land(&jobs, staged, &cache_root, &staging, txn)?;
     fsx::remove_tree_opt(&staging).map_err(ModuleError::from)?;
@@ -200,52 +236,87 @@ fn job_of(action: &Action) -> Option<Job<'_>> {
     })
 }
 
+/// Every module staged, or why not: a failure on this host (the disk, a
+/// signal) as it is, else every module no source could provide.
+fn all_staged(results: Vec<Result<Staged, ModuleError>>) -> Result<Vec<Staged>, ModuleError> {
+    let mut staged = Vec::with_capacity(results.len());
+    let mut unavailable = Vec::new();
+    let mut local = None;
+    for result in results {
+        match result {
+            Ok(s) => staged.push(s),
+            Err(ModuleError::Unavailable { modules }) => unavailable.extend(modules),
+            Err(e @ ModuleError::Interrupted(_)) => return Err(e),
+            Err(e) => {
+                local.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = local {
+        return Err(e);
+    }
+    if !unavailable.is_empty() {
+        return Err(ModuleError::Unavailable {
+            modules: unavailable,
+        });
+    }
+    Ok(staged)
+}
+
 /// Stage one module from the first source that serves it whole and as
 /// locked. A source that fails for it (an error status, a timeout, bytes
 /// that do not match the lock, a zip that is not one) is skipped for the
-/// next; when none serves it, every source's failure is reported.
+/// next; when none serves it, every source and its failure is reported.
 fn stage(job: &Job, dir: &Path, client: &Client) -> Result<Staged, ModuleError> {
     fsx::create_dir(dir)?;
-    let mut failures: Vec<(String, ModuleError)> = Vec::new();
+    let mut tried = Vec::new();
     for (i, source) in job.sources.iter().enumerate() {
         let attempt = dir.join(format!("s{i}"));
         match stage_from(job, &attempt, client, std::slice::from_ref(source)) {
             Ok(staged) => return Ok(staged),
-            Err(e @ ModuleError::Fs(_)) => return Err(e),
+            Err(e @ (ModuleError::Fs(_) | ModuleError::Interrupted(_))) => return Err(e),
             Err(e) => {
                 fsx::remove_tree_opt(&attempt)?;
-                failures.push((source.describe(), e));
+                tried.push((source.describe(), reason(&e)));
             }
         }
     }
-    let all_missing = failures
-        .iter()
-        .all(|(_, e)| matches!(e, ModuleError::NotFound { .. }));
-    match failures.len() {
-        0 => Err(ModuleError::Fetch {
+    Err(ModuleError::Unavailable {
+        modules: vec![ModuleFailure {
             module: job.name(),
-            source: Box::new(FetchError::NoSources),
-        }),
-        1 => Err(failures.remove(0).1),
-        _ if all_missing => Err(failures.remove(0).1),
-        _ => Err(ModuleError::AllSourcesFailed {
-            module: job.name(),
-            failures: failures
-                .iter()
-                .map(|(source, e)| format!("\n  - {source}: {}", one_line(e)))
-                .collect(),
-        }),
+            tried,
+        }],
+    })
+}
+
+/// Why one source failed for a module, on one line, without repeating
+/// the module's name where the error would.
+fn reason(e: &ModuleError) -> String {
+    match e {
+        ModuleError::NotFound { file, .. } => format!("{file} not found"),
+        ModuleError::Fetch { source, .. } => match source.as_ref() {
+            FetchError::AllSourcesFailed { failures, .. } if failures.0.len() == 1 => {
+                flatten(&failures.0[0].reason)
+            }
+            other => one_line(other),
+        },
+        ModuleError::Invalid { source, .. } => one_line(source.as_ref()),
+        other => one_line(other),
     }
 }
 
 /// An error's message with its cause chain, on one line.
-fn one_line(e: &ModuleError) -> String {
-    let mut text = e.to_string().replace('\n', " ");
-    let mut cause = std::error::Error::source(e);
+fn one_line(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
     while let Some(c) = cause {
         text.push_str(&format!(": {c}"));
         cause = c.source();
     }
+    flatten(&text)
+}
+
+fn flatten(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -710,6 +781,40 @@ pub fn remove(action: &Action, txn: &mut Transaction) -> Result<(), ApplyError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unavailable_modules_always_say_what_was_tried() {
+        let unconfigured = ModuleError::Unavailable {
+            modules: vec![ModuleFailure {
+                module: "a.example/m@v1.0.0".into(),
+                tried: Vec::new(),
+            }],
+        };
+        let text = unconfigured.to_string();
+        assert!(
+            text.contains("a.example/m@v1.0.0:\n  - no module source is configured"),
+            "{text}"
+        );
+        let two = ModuleError::Unavailable {
+            modules: vec![
+                ModuleFailure {
+                    module: "a.example/m@v1.0.0".into(),
+                    tried: vec![("/p".into(), ".mod not found".into())],
+                },
+                ModuleFailure {
+                    module: "b.example/m@v1.0.0".into(),
+                    tried: vec![
+                        ("/p".into(), ".zip not found".into()),
+                        ("https://h".into(), "HTTP 500".into()),
+                    ],
+                },
+            ],
+        };
+        assert_eq!(
+            two.to_string(),
+            "no source could provide 2 modules:\n  a.example/m@v1.0.0:\n    - /p: .mod not found\n  b.example/m@v1.0.0:\n    - /p: .zip not found\n    - https://h: HTTP 500"
+        );
+    }
 
     #[test]
     fn pseudo_versions_carry_their_time() {
