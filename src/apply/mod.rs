@@ -9,6 +9,7 @@ pub mod preflight;
 mod report;
 mod scope;
 pub mod settle;
+pub mod sources;
 mod toolchain;
 
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ pub use preflight::{UnwritableError, check_writable};
 pub use report::{Reporter, Silent};
 pub use scope::journal_scope;
 pub use settle::{SettleError, SyncMode, settle, settle_holding_lock};
+pub use sources::{Missing, SourcesError, check_sources};
 
 pub use modules::ModuleError;
 pub use toolchain::ToolchainError;

@@ -62,8 +62,11 @@ fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<
     if !ctx.quiet {
         ctx.print_plan(&plan)?;
     }
-    // Before the first mutation: a path golock cannot write fails here, not halfway.
+    // Before the first mutation: a path golock cannot write, or an artifact
+    // no local source has, fails here, not halfway. HTTP sources are tried
+    // by the apply itself.
     apply::check_writable(&plan, &ctx.layout)?;
+    apply::check_sources(&plan, &ctx.layout, None)?;
     if !args.yes && !confirmed()? {
         return Err(CommandError::Cancelled);
     }

@@ -216,6 +216,13 @@ pub struct PlanArgs {
     /// Plan as `apply --bundle FILE` would (the bundle is verified in a temp dir)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["archive", "proxy", "from_cache"])]
     pub bundle: Option<PathBuf>,
+    /// Also ask HTTP mirrors and proxies whether they have what the plan
+    /// fetches (one HEAD request per artifact); without it only local
+    /// sources are checked
+    #[arg(long)]
+    pub refresh: bool,
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, Args)]

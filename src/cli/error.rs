@@ -97,6 +97,9 @@ pub enum CommandError {
     Unwritable(#[from] apply::UnwritableError),
     #[error(transparent)]
     #[diagnostic(transparent)]
+    Sources(#[from] apply::SourcesError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Plan(#[from] plan::PlanError),
     #[error(transparent)]
     #[diagnostic(transparent)]

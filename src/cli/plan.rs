@@ -20,6 +20,8 @@ pub(super) fn run(ctx: &Context, args: &PlanArgs) -> Result<u8> {
     }
     let (_, _, plan) = ctx.compute_plan(&opts)?;
     apply::check_writable(&plan, &ctx.layout)?;
+    let client = args.refresh.then(|| args.http.client());
+    apply::check_sources(&plan, &ctx.layout, client.as_ref())?;
     if args.json {
         outln!("{}", plan.to_json())?;
     } else if !ctx.quiet {

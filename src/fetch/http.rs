@@ -102,6 +102,15 @@ struct Via {
     agent: Agent,
 }
 
+/// What a HEAD request found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Head {
+    /// 200, with the Content-Length when the server sent one.
+    Found { length: Option<u64> },
+    /// 404 or 410.
+    Missing { status: u16 },
+}
+
 /// The HTTP client: built once, reused for every request.
 pub struct Http {
     direct: Agent,
@@ -266,6 +275,27 @@ impl Http {
                 .get("content-length")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse().ok()))
+        })
+    }
+
+    /// One HEAD request for `url` (retrying on what [`Http::retrying`]
+    /// retries): whether the server has it, and its size when it says.
+    /// 404 and 410 are [`Head::Missing`]; any other status but 200 is an error.
+    pub fn head(&self, url: &str) -> Result<Head, FetchError> {
+        self.retrying(|| {
+            let agent = self.via_for(url)?.map_or(&self.direct, |v| &v.agent);
+            let resp = agent.head(url).call().map_err(|e| map_ureq(url, e))?;
+            let status = resp.status().as_u16();
+            if is_not_found(status) {
+                return Ok(Head::Missing { status });
+            }
+            expect_status(url, status, 200)?;
+            let length = resp
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok());
+            Ok(Head::Found { length })
         })
     }
 

@@ -36,8 +36,8 @@ use crate::fsx;
 pub use client::Client;
 pub use download::{Limit, ResumingDownload, partial_path};
 pub use error::{Failures, FetchError, SourceFailure};
-pub use http::{Http, HttpOptions};
-pub use proxy::{ModFile, list_rel_path, proxy_rel_path};
+pub use http::{Head, Http, HttpOptions};
+pub use proxy::{ModFile, dir_file, http_url, list_rel_path, proxy_rel_path};
 pub use source::{Source, SourceError, redact_url};
 
 use http::{FileSink, Sink};

@@ -55,7 +55,7 @@ pub(crate) fn check_rel(rel: &str) -> Result<(), FetchError> {
 }
 
 /// The file under a directory source for `rel` (already checked).
-pub(crate) fn dir_file(root: &Path, rel: &str) -> PathBuf {
+pub fn dir_file(root: &Path, rel: &str) -> PathBuf {
     let mut path = root.to_path_buf();
     path.extend(
         Path::new(rel)
@@ -68,7 +68,7 @@ pub(crate) fn dir_file(root: &Path, rel: &str) -> PathBuf {
 /// The URL of `rel` under an http(s) base: the base without its trailing
 /// slash, `/`, then `rel` percent-escaped like Go's `url.PathEscape` per
 /// element (so `!` goes out as `%21`, as cmd/go sends it).
-pub(crate) fn http_url(base: &str, rel: &str) -> String {
+pub fn http_url(base: &str, rel: &str) -> String {
     format!("{}/{}", base.trim_end_matches('/'), path_escape(rel))
 }
 
