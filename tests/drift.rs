@@ -78,8 +78,31 @@ fn a_changed_archive_sha256_is_drift_and_apply_reinstalls() {
         "{check}"
     );
 
-    // A failing reinstall (the mirror serves the old bytes) keeps the old tree.
+    // The mirror serves the old bytes. With a locked size they do not
+    // have, apply refuses before it starts; with no size locked, the
+    // sha256 check fails the reinstall halfway, which keeps the old tree.
     lock_archive(&h, &b, &a, "");
+    let (_, size_b) = digest(&b.join(ARCHIVE));
+    let (_, size_a) = digest(&a.join(ARCHIVE));
+    let with_size = |size: u64| {
+        let text = std::fs::read_to_string(h.lockfile())
+            .unwrap()
+            .replace(&format!("size = {size_b}"), &format!("size = {size}"));
+        std::fs::write(h.lockfile(), text).unwrap();
+        size
+    };
+    let not_a_size = with_size(size_a + 1);
+    let refused = h.expect(&["apply", "-y"], 1);
+    assert!(refused.contains("no usable source"), "{refused}");
+    assert!(
+        support::says(
+            &refused,
+            &format!("is {size_a} bytes, golock.toml says {not_a_size}")
+        ),
+        "{refused}"
+    );
+    lock_archive(&h, &b, &a, "");
+    with_size(0);
     let failed = h.expect(&["apply", "-y"], 1);
     assert!(
         failed.contains("apply failed and was rolled back"),

@@ -400,10 +400,10 @@ fn apply_lists_every_module_no_source_provides() {
         ],
         1,
     );
-    // miette wraps long lines anywhere: compare without whitespace.
-    let flat: String = err.split_whitespace().collect();
-    let flat_of = |s: &str| s.split_whitespace().collect::<String>();
-    assert!(flat.contains(&flat_of("no source could provide 2 modules:")), "{err}");
+    // miette wraps long lines anywhere: compare squashed.
+    let flat = support::squash(&err);
+    let flat_of = support::squash;
+    assert!(support::says(&err, "no source could provide 2 modules:"), "{err}");
     let proxy = proxy.display().to_string();
     for (module, bad) in [
         ("corp.example/files@v1.0.0", "invalid Zip archive"),

@@ -9,7 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{Host, NEW, snapshot};
+use support::{Host, NEW, says, snapshot};
 
 /// A mount made for one test, unmounted when dropped.
 struct Mount(PathBuf);
@@ -67,18 +67,6 @@ fn golock_bin() -> Command {
     cmd
 }
 
-/// `text` without whitespace and miette's frame, so a message can be found
-/// however the report wrapped it (it breaks long paths anywhere).
-fn squash(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace() && !"│×╰─╭".contains(*c))
-        .collect()
-}
-
-/// Whether the report `out` says `message`, wrapped or not.
-fn says(out: &str, message: &str) -> bool {
-    squash(out).contains(&squash(message))
-}
 
 fn no_toolchain_installed(h: &Host) {
     let toolchains = h.root.join("toolchains");

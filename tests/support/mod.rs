@@ -247,6 +247,19 @@ pub fn combined_output(out: &Output) -> String {
     )
 }
 
+/// `text` without whitespace and miette's frame, so a message can be found
+/// however the report wrapped it (it breaks long paths anywhere).
+pub fn squash(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && !"│×╰─╭".contains(*c))
+        .collect()
+}
+
+/// Whether the report `out` says `message`, wrapped or not.
+pub fn says(out: &str, message: &str) -> bool {
+    squash(out).contains(&squash(message))
+}
+
 /// Assert that `what` exited successfully, printing its stdout and stderr when not.
 pub fn assert_succeeded(out: &Output, what: &dyn std::fmt::Debug) {
     assert!(
