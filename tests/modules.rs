@@ -139,7 +139,9 @@ fn golock_fills_the_cache_exactly_as_go_does() {
     // (it writes no go.sum); `go mod tidy`, which made ref-cache, does.
     let ours = cache_tree(&cache);
     let without_lock = |tree: BTreeMap<String, String>| -> BTreeMap<String, String> {
-        tree.into_iter().filter(|(k, _)| k != "cache/lock").collect()
+        tree.into_iter()
+            .filter(|(k, _)| k != "cache/lock")
+            .collect()
     };
     let reference = cache_tree(&go_download_cache(&h, &proxy));
     let differ = differences(&without_lock(ours.clone()), &without_lock(reference));
@@ -403,7 +405,10 @@ fn apply_lists_every_module_no_source_provides() {
     // miette wraps long lines anywhere: compare squashed.
     let flat = support::squash(&err);
     let flat_of = support::squash;
-    assert!(support::says(&err, "no source could provide 2 modules:"), "{err}");
+    assert!(
+        support::says(&err, "no source could provide 2 modules:"),
+        "{err}"
+    );
     let proxy = proxy.display().to_string();
     for (module, bad) in [
         ("corp.example/files@v1.0.0", "invalid Zip archive"),
@@ -416,7 +421,10 @@ fn apply_lists_every_module_no_source_provides() {
         let (first, second) = listed.split_once("-http://").unwrap();
         assert!(first.contains(&flat_of(bad)), "{module}: {first}\n{err}");
         assert!(
-            second.starts_with(&format!("{}:.modnotfound", server.trim_start_matches("http://"))),
+            second.starts_with(&format!(
+                "{}:.modnotfound",
+                server.trim_start_matches("http://")
+            )),
             "{module}: {second}\n{err}"
         );
     }

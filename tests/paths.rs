@@ -67,7 +67,6 @@ fn golock_bin() -> Command {
     cmd
 }
 
-
 fn no_toolchain_installed(h: &Host) {
     let toolchains = h.root.join("toolchains");
     let installed = std::fs::read_dir(&toolchains)

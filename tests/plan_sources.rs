@@ -87,7 +87,10 @@ fn plan_fails_naming_every_artifact_with_no_local_source() {
         &quoted(&no_proxy),
     );
     let out = h.expect(&["plan"], 1);
-    assert!(says(&out, "no usable source for 9 artifacts of the plan"), "{out}");
+    assert!(
+        says(&out, "no usable source for 9 artifacts of the plan"),
+        "{out}"
+    );
     let squashed = support::squash(&out);
     let toolchain = listed(&squashed, &format!("go{NEW} archive {ARCHIVE}"));
     for mirror in [&gone, &empty] {
@@ -99,7 +102,13 @@ fn plan_fails_naming_every_artifact_with_no_local_source() {
         let why = support::squash(&format!("{}: does not exist", no_proxy.display()));
         assert!(tried.contains(&why), "{module}: {out}");
     }
-    for named in ["[go] mirrors", "[modules] proxies", "--proxy", "--from-cache", "--bundle"] {
+    for named in [
+        "[go] mirrors",
+        "[modules] proxies",
+        "--proxy",
+        "--from-cache",
+        "--bundle",
+    ] {
         assert!(says(&out, named), "the help names {named}: {out}");
     }
 
@@ -126,7 +135,10 @@ fn flags_that_name_missing_sources_fail_the_plan() {
     let from_cache = format!("--from-cache={}", ref_cache.display());
     let out = h.expect(&["plan", &flag, &from_cache], 1);
     assert!(says(&out, "no usable source for 1 artifact"), "{out}");
-    assert!(says(&out, &format!("{}: not found", missing.display())), "{out}");
+    assert!(
+        says(&out, &format!("{}: not found", missing.display())),
+        "{out}"
+    );
 
     let (_, size) = digest(&archive(NEW));
     let wrong = h.lockfile();
@@ -140,10 +152,16 @@ fn flags_that_name_missing_sources_fail_the_plan() {
 
     let proxy = format!("--proxy={}", no_proxy.display());
     let out = h.expect(&["plan", &proxy], 1);
-    assert!(says(&out, &format!("{}: does not exist", no_proxy.display())), "{out}");
+    assert!(
+        says(&out, &format!("{}: does not exist", no_proxy.display())),
+        "{out}"
+    );
     // A usable source anywhere in the list is enough.
     let plan = h.expect(&["plan", &proxy, &from_cache], 0);
-    assert!(plan.contains("+ module corp.example/files@v1.0.0"), "{plan}");
+    assert!(
+        plan.contains("+ module corp.example/files@v1.0.0"),
+        "{plan}"
+    );
 
     // A proxy that lacks one file of a module is not its source.
     let partial = h.base().join("partial-proxy");
@@ -155,7 +173,10 @@ fn flags_that_name_missing_sources_fail_the_plan() {
         .unwrap();
     assert!(copied.success());
     std::fs::remove_file(partial.join("corp.example/files/@v/v1.0.0.zip")).unwrap();
-    let out = h.expect(&["plan", &format!("--proxy=file://{}", partial.display())], 1);
+    let out = h.expect(
+        &["plan", &format!("--proxy=file://{}", partial.display())],
+        1,
+    );
     assert!(says(&out, "no usable source for 1 artifact"), "{out}");
     assert!(
         says(&out, "corp.example/files/@v/v1.0.0.zip not found"),
@@ -188,7 +209,10 @@ fn apply_fails_before_it_changes_anything() {
         .into_keys()
         .filter(|k| !k.is_empty() && k != "lock")
         .collect();
-    assert!(root.is_empty(), "golock's root holds only its lock: {root:?}");
+    assert!(
+        root.is_empty(),
+        "golock's root holds only its lock: {root:?}"
+    );
     eprintln!("apply refused in {took:?}");
 }
 
@@ -265,21 +289,24 @@ fn http_sources_are_asked_only_with_refresh_one_head_per_artifact() {
     let h = Host::new();
     let root = served_tree(&h);
     let (url, log) = serve(root.clone());
-    locked(
-        &h,
-        &format!("\"{url}/go\""),
-        &format!("\"{url}/mod\""),
-    );
+    locked(&h, &format!("\"{url}/go\""), &format!("\"{url}/mod\""));
 
     let plan = h.expect(&["plan"], 0);
     assert!(plan.contains(&format!("+ install go{NEW}")), "{plan}");
-    assert_eq!(log.take(), Vec::<String>::new(), "plan contacts no HTTP source");
+    assert_eq!(
+        log.take(),
+        Vec::<String>::new(),
+        "plan contacts no HTTP source"
+    );
 
     let plan = h.expect(&["plan", "--refresh"], 0);
     assert!(plan.contains(&format!("+ install go{NEW}")), "{plan}");
     let requests = log.take();
     assert_eq!(requests.len(), 1 + MODULES.len(), "{requests:#?}");
-    assert!(requests.iter().all(|r| r.starts_with("HEAD ")), "{requests:#?}");
+    assert!(
+        requests.iter().all(|r| r.starts_with("HEAD ")),
+        "{requests:#?}"
+    );
     assert!(
         requests.contains(&format!("HEAD /go/{ARCHIVE} HTTP/1.1")),
         "{requests:#?}"

@@ -143,7 +143,8 @@ struct Archive<'a> {
 
 impl Archive<'_> {
     fn check(&self, sources: &[Source], layout: &Layout, http: Option<&Client>) -> Tried {
-        let is_digest = self.sha256.len() == 64 && self.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+        let is_digest =
+            self.sha256.len() == 64 && self.sha256.bytes().all(|b| b.is_ascii_hexdigit());
         if is_digest && local_file(&layout.archive_cache(self.sha256), self.size).is_ok() {
             return None;
         }
@@ -174,7 +175,8 @@ fn check_module(
     sources: &[Source],
     http: Option<&Client>,
 ) -> Tried {
-    let escaped = modcache::escape_path(path).and_then(|p| Ok((p, modcache::escape_version(version)?)));
+    let escaped =
+        modcache::escape_path(path).and_then(|p| Ok((p, modcache::escape_version(version)?)));
     let (esc_path, esc_version) = match escaped {
         Ok(e) => e,
         Err(e) => return Some(vec![(format!("{path}@{version}"), e.to_string())]),
@@ -190,9 +192,9 @@ fn check_module(
             Source::Local(root) => local_tree(root, &needed),
             Source::Http(base) => match http {
                 // The zip (else the .mod) stands for the module: one HEAD.
-                Some(client) => needed
-                    .last()
-                    .map_or(Ok(()), |rel| remote_file(client, &fetch::http_url(base, rel), 0)),
+                Some(client) => needed.last().map_or(Ok(()), |rel| {
+                    remote_file(client, &fetch::http_url(base, rel), 0)
+                }),
                 None => Ok(()),
             },
         };
@@ -222,10 +224,9 @@ fn local_tree(root: &Path, needed: &[String]) -> Result<(), String> {
 fn local_file(path: &Path, size: u64) -> Result<(), String> {
     match fsx::metadata_opt(path) {
         Ok(Some(m)) if !m.is_file() => Err("is not a file".to_string()),
-        Ok(Some(m)) if size != 0 && m.len() != size => Err(format!(
-            "is {} bytes, golock.toml says {size}",
-            m.len()
-        )),
+        Ok(Some(m)) if size != 0 && m.len() != size => {
+            Err(format!("is {} bytes, golock.toml says {size}", m.len()))
+        }
         Ok(Some(_)) => Ok(()),
         Ok(None) => Err("not found".to_string()),
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err("not found".to_string()),
@@ -243,5 +244,75 @@ fn remote_file(client: &Client, url: &str, size: u64) -> Result<(), String> {
         Ok(Head::Found { .. }) => Ok(()),
         Ok(Head::Missing { status }) => Err(format!("not found (HTTP {status})")),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_file_is_checked_by_stat_and_locked_size() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("go.tar.gz");
+        fsx::write(&file, b"12345").unwrap();
+        assert_eq!(local_file(&file, 0), Ok(()));
+        assert_eq!(local_file(&file, 5), Ok(()));
+        assert_eq!(
+            local_file(&file, 6),
+            Err("is 5 bytes, golock.toml says 6".to_string())
+        );
+        assert_eq!(
+            local_file(&tmp.path().join("nope"), 0),
+            Err("not found".to_string())
+        );
+        assert_eq!(
+            local_file(&file.join("below-a-file"), 0),
+            Err("not found".to_string())
+        );
+        assert_eq!(local_file(tmp.path(), 0), Err("is not a file".to_string()));
+    }
+
+    #[test]
+    fn a_module_needs_every_file_from_one_tree() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a.example/m/@v");
+        fsx::create_dir_all(&dir).unwrap();
+        fsx::write(dir.join("v1.0.0.mod"), b"module a.example/m\n").unwrap();
+        let tree = Source::Local(tmp.path().to_path_buf());
+        let gone = Source::Local(tmp.path().join("gone"));
+        assert_eq!(
+            check_module(
+                "a.example/m",
+                "v1.0.0",
+                false,
+                std::slice::from_ref(&tree),
+                None
+            ),
+            None
+        );
+        let tried = check_module("a.example/m", "v1.0.0", true, &[gone, tree], None).unwrap();
+        assert_eq!(tried.len(), 2);
+        assert_eq!(tried[0].1, "does not exist");
+        assert_eq!(tried[1].1, "a.example/m/@v/v1.0.0.zip not found");
+        // Not contacted without a client: taken as usable.
+        let http = Source::Http("https://proxy.example".to_string());
+        assert_eq!(
+            check_module("a.example/m", "v1.0.0", true, &[http], None),
+            None
+        );
+    }
+
+    #[test]
+    fn an_artifact_without_sources_says_none_is_configured() {
+        let text = missing_text(&[Missing {
+            artifact: "module a.example/m@v1.0.0".to_string(),
+            tried: Vec::new(),
+            none_configured: "no module source is configured",
+        }]);
+        assert_eq!(
+            text,
+            "no usable source for 1 artifact of the plan:\n  module a.example/m@v1.0.0:\n    - no module source is configured"
+        );
     }
 }

@@ -168,11 +168,7 @@ fn matches_pseudo_shape(v: &str) -> bool {
     if revision.is_empty() || !revision.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return false;
     }
-    let Some(head) = stamped
-        .len()
-        .checked_sub(14)
-        .and_then(|i| stamped.get(..i))
-    else {
+    let Some(head) = stamped.len().checked_sub(14).and_then(|i| stamped.get(..i)) else {
         return false;
     };
     stamped[head.len()..].bytes().all(|b| b.is_ascii_digit()) && pseudo_head_ok(head)

@@ -193,11 +193,15 @@ mod go_crosscheck {
         let cases = [
             (
                 "v1.2.3",
-                format!(r#"{{"Time":"2023-01-01T10:00:00.250+02:00",{origin},"Version":"v1.2.3"}}"#),
+                format!(
+                    r#"{{"Time":"2023-01-01T10:00:00.250+02:00",{origin},"Version":"v1.2.3"}}"#
+                ),
             ),
             (
                 "v0.0.0-20240102030405-abcdefabcdef",
-                format!(r#"{{"Version":"v0.0.0-20240102030405-abcdefabcdef","Time":"2024-01-02T03:04:05Z",{origin}}}"#),
+                format!(
+                    r#"{{"Version":"v0.0.0-20240102030405-abcdefabcdef","Time":"2024-01-02T03:04:05Z",{origin}}}"#
+                ),
             ),
             (
                 "v1.2.4",
