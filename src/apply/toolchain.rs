@@ -25,15 +25,20 @@ use crate::txn::interrupt::{self, Interrupted};
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ToolchainError {
     #[error("no source has {file}:\n{}", tried.join("\n"))]
-    #[diagnostic(
-        code(golock::toolchain::not_found),
-        help("put {file} in one of [go] mirrors, or pass --archive PATH")
-    )]
-    NotFound { file: String, tried: Vec<String> },
+    #[diagnostic(code(golock::toolchain::not_found))]
+    NotFound {
+        file: String,
+        tried: Vec<String>,
+        #[help]
+        help: String,
+    },
     #[error("{} is {actual} bytes, golock.toml says {expected}", path.display())]
     #[diagnostic(
         code(golock::toolchain::size_mismatch),
-        help("the archive is not the one that was locked; nothing was installed")
+        help(
+            "the archive is not the one that was locked; nothing was installed. If it was \
+             replaced on purpose, run `golock lock --update` to lock its new checksum"
+        )
     )]
     SizeMismatch {
         path: PathBuf,
@@ -43,7 +48,10 @@ pub enum ToolchainError {
     #[error("checksum mismatch for {}:\n  expected sha256 {expected}\n  actual   sha256 {actual}", path.display())]
     #[diagnostic(
         code(golock::toolchain::checksum_mismatch),
-        help("the archive is not the one that was locked; nothing was installed")
+        help(
+            "the archive is not the one that was locked; nothing was installed. If it was \
+             replaced on purpose, run `golock lock --update` to lock its new checksum"
+        )
     )]
     ChecksumMismatch {
         path: PathBuf,
@@ -227,11 +235,27 @@ fn extract_from_first_good(
     if sources.is_empty() {
         tried.push("  (golock.toml lists no [go] mirrors)".to_string());
     }
-    Err(ToolchainError::NotFound {
+    Err(not_found(file, tried))
+}
+
+/// The error when no source gave the locked archive; when some source had
+/// other bytes, the archive may have been replaced on purpose.
+fn not_found(file: &str, tried: Vec<String>) -> ToolchainError {
+    let mismatched = tried.iter().any(|t| t.contains(MISMATCH));
+    let mut help = format!("put {file} in one of [go] mirrors, or pass --archive PATH");
+    if mismatched {
+        help.push_str(
+            "; if the archive was replaced on purpose, run `golock lock --update` to lock its new checksum",
+        );
+    }
+    ToolchainError::NotFound {
         file: file.to_string(),
         tried,
-    })
+        help,
+    }
 }
+
+const MISMATCH: &str = "checksum mismatch";
 
 /// The disk is full: remove what was staged (freeing the space again) and
 /// report it as it is.
@@ -419,7 +443,7 @@ fn reason(e: ToolchainError) -> String {
     match e {
         ToolchainError::ChecksumMismatch {
             expected, actual, ..
-        } => format!("checksum mismatch: expected sha256 {expected}, got {actual}"),
+        } => format!("{MISMATCH}: expected sha256 {expected}, got {actual}"),
         other => other.to_string(),
     }
 }

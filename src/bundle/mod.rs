@@ -72,13 +72,6 @@ pub struct Member {
     pub sha256: String,
 }
 
-impl Manifest {
-    /// Sum of the sizes of all members.
-    pub fn total_size(&self) -> u64 {
-        self.members.iter().map(|m| m.size).sum()
-    }
-}
-
 /// Caps protecting the host from hostile or broken bundles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

@@ -28,11 +28,12 @@ pub(super) fn run(ctx: &Context, args: &BundleArgs) -> Result<u8> {
         None => None,
     };
     let manifest = writer.finish(key.as_ref())?;
+    let written = fsx::metadata(&out)?.len();
     ctx.say(format!(
-        "Wrote {} ({} members, {} bytes).",
+        "Wrote {} ({} members, {written} bytes, {}).",
         out.display(),
         manifest.members.len(),
-        manifest.total_size()
+        indicatif::HumanBytes(written)
     ));
     Ok(exit::OK)
 }

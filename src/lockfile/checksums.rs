@@ -105,10 +105,26 @@ pub fn load_index(what: &str, cwd: &Path, client: &Client) -> Result<String, Che
         let bytes = fetch::fetch_bytes(client, &[Source::Http(base.to_string())], rel, 64 << 20)
             .map_err(|e| err(e.to_string()))?
             .ok_or_else(|| err("not found".into()))?;
-        return String::from_utf8(bytes).map_err(|e| err(e.to_string()));
+        let text = String::from_utf8(bytes).map_err(|e| err(e.to_string()))?;
+        return check_index_shape(text).map_err(err);
     }
-    fsx::read_to_string(cwd.join(what)).map_err(|e| err(e.source.to_string()))
+    let text = fsx::read_to_string(cwd.join(what)).map_err(|e| err(e.source.to_string()))?;
+    check_index_shape(text).map_err(err)
 }
+
+/// Refuse, naming the expected shape, an index that is not a JSON array of
+/// releases, so the error can still name the file it came from.
+fn check_index_shape(text: String) -> Result<String, String> {
+    match serde_json::from_str::<Vec<Release>>(&text) {
+        Ok(_) => Ok(text),
+        Err(e) => Err(format!(
+            "expected a JSON array of releases ({INDEX_SHAPE}) but {e}"
+        )),
+    }
+}
+
+const INDEX_SHAPE: &str =
+    r#"[{"version": "go1.x.y", "files": [{"filename", "os", "arch", "sha256", "size"}, …]}, …]"#;
 
 /// Every locked platform's checksum, from the first source that has it;
 /// the second list names the platforms nothing was found for.

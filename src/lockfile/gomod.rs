@@ -31,6 +31,12 @@ pub enum GoModError {
         help("run golock in the repo's root, or pass the path")
     )]
     Missing { path: PathBuf },
+    #[error("golock init needs a go.mod: {} not found", path.display())]
+    #[diagnostic(
+        code(golock::init::no_module),
+        help("run golock init in the Go module's root directory, or pass --repo DIR")
+    )]
+    NoModule { path: PathBuf },
     #[error("{} has no go or toolchain line", path.display())]
     #[diagnostic(code(golock::no_go_version), help("add `go 1.N.P` to go.mod"))]
     NoGoVersion { path: PathBuf },
@@ -252,7 +258,7 @@ pub fn ensure_complete_for_host(lock: &Lockfile) -> Result<(), GoModError> {
 /// the Go version go.mod asks for, and go.sum's modules when there is one.
 pub fn starter_lockfile(repo_dir: &Path) -> Result<String, GoModError> {
     let go_mod_path = repo_dir.join("go.mod");
-    let go_mod = fsx::read_opt(&go_mod_path)?.ok_or_else(|| GoModError::Missing {
+    let go_mod = fsx::read_opt(&go_mod_path)?.ok_or_else(|| GoModError::NoModule {
         path: go_mod_path.clone(),
     })?;
     let version = required_go(&String::from_utf8_lossy(&go_mod))

@@ -61,13 +61,15 @@ pub enum PlanError {
     #[error("the directory for {} does not exist", path.display())]
     #[diagnostic(code(golock::plan::link_parent), help("create {} first", parent.display()))]
     LinkParentMissing { path: PathBuf, parent: PathBuf },
-    #[error("{}: {source}", path.display())]
+    // The profile error is part of the message, not a chained source, so
+    // the report says it once; its help is carried over.
+    #[error("{}: {problem}", path.display())]
     #[diagnostic(code(golock::plan::markers))]
     Markers {
         path: PathBuf,
-        #[source]
-        #[diagnostic_source]
-        source: ProfileError,
+        problem: ProfileError,
+        #[help]
+        help: Option<String>,
     },
     #[error("the golock block in {} was edited since golock wrote it", path.display())]
     #[diagnostic(
@@ -515,10 +517,12 @@ fn warn_crlf(
     }
 }
 
-fn markers(file: &ObservedFile, source: ProfileError) -> PlanError {
+fn markers(file: &ObservedFile, problem: ProfileError) -> PlanError {
+    use miette::Diagnostic;
     PlanError::Markers {
         path: file.path.clone(),
-        source,
+        help: problem.help().map(|h| h.to_string()),
+        problem,
     }
 }
 
