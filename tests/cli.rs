@@ -675,3 +675,56 @@ fn locked_refuses_an_incomplete_lockfile_and_writes_nothing() {
     assert_eq!(std::fs::read(h.lockfile()).unwrap(), before);
     assert!(!h.root.join("go").exists());
 }
+
+/// A version bump in golock.toml is refused until `lock` runs, and `lock`
+/// replaces the old version's archives (or drops them when nothing has the
+/// new version's checksum) instead of saying "up to date".
+#[test]
+fn lock_after_a_version_bump_replaces_the_old_archives() {
+    let h = Host::new();
+    h.lock(NEW, "");
+    let old = old_version();
+    let fake = "d".repeat(64);
+    let text = std::fs::read_to_string(h.lockfile()).unwrap();
+    let text = format!(
+        "{text}darwin-arm64 = {{ file = \"go{NEW}.darwin-arm64.tar.gz\", sha256 = \"{fake}\", size = 1 }}\n"
+    )
+    .replace(&format!("version = \"{NEW}\""), &format!("version = \"{old}\""));
+    std::fs::write(h.lockfile(), text).unwrap();
+
+    let refused = h.expect(&["plan"], 1);
+    assert!(
+        support::says(&refused, &format!("is Go {NEW}, but [go] version is {old}")),
+        "{refused}"
+    );
+    assert!(support::says(&refused, "run `golock lock`"), "{refused}");
+
+    let out = h.expect(&["lock"], 0);
+    assert!(
+        out.contains(&format!(
+            "~ linux-amd64: go{old}.linux-amd64.tar.gz replaces go{NEW}.linux-amd64.tar.gz"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("- darwin-arm64: go{NEW}.darwin-arm64.tar.gz")),
+        "{out}"
+    );
+    assert!(!out.contains("up to date"), "{out}");
+    let locked = std::fs::read_to_string(h.lockfile()).unwrap();
+    let (sha, size) = support::digest(&archive(&old));
+    assert!(
+        locked.contains(&format!(
+            "linux-amd64 = {{ file = \"go{old}.linux-amd64.tar.gz\", sha256 = \"{sha}\", size = {size} }}"
+        )),
+        "{locked}"
+    );
+    assert!(!locked.contains(&format!("go{NEW}")), "{locked}");
+
+    let plan = h.expect(&["plan"], 0);
+    assert!(
+        plan.contains(&format!("+ install go{old} (linux-amd64)")),
+        "{plan}"
+    );
+    assert!(!plan.contains(&format!("go{NEW}")), "{plan}");
+}

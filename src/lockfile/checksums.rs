@@ -47,6 +47,14 @@ pub enum ChecksumError {
         )
     )]
     Changed { what: String },
+    #[error("no checksum found for {file}, this host's Go archive; looked in {looked}")]
+    #[diagnostic(
+        code(golock::lock::no_checksum),
+        help(
+            "give golock a source for {file}: add a mirror holding it (or its SHA256SUMS) to `[go] mirrors` in golock.toml, or pass `--index` with a file saved from https://go.dev/dl/?mode=json&include=all"
+        )
+    )]
+    NoChecksum { file: String, looked: String },
     #[error(transparent)]
     #[diagnostic(transparent)]
     GoMod(#[from] crate::lockfile::gomod::GoModError),
@@ -329,6 +337,8 @@ pub struct RelockInputs<'a> {
     pub update: bool,
     /// For HTTP mirrors, with the CLI's HTTP options.
     pub client: &'a Client,
+    /// This host's platform: `lock` fails when nothing has its checksum.
+    pub host: Option<Platform>,
 }
 
 /// Recompute golock.toml's checksums from go.sum and the archive sources,
@@ -342,21 +352,80 @@ pub fn relock(lock: &Lockfile, text: &str, inputs: &RelockInputs) -> Result<Relo
         editor.set_modules(&modules)?;
     }
     let (found, missing) = find_all(lock, inputs.index, inputs.client)?;
+    let archived = found.len();
     for f in found {
         if let Some(change) = archive_change(lock, &f, inputs.update)? {
             changes.push(change);
             editor.set_archive(f.platform, &f.file, &f.sha256, f.size)?;
         }
     }
-    let unfound = missing
+    let stale = stale_archives(lock, &missing);
+    for (platform, file) in &stale {
+        changes.push(format!("- {platform}: {file} (not Go {})", lock.go.version));
+        editor.remove_archive(*platform)?;
+    }
+    let unfound: Vec<Platform> = missing
         .into_iter()
-        .filter(|p| !lock.go.archives.contains_key(p))
+        .filter(|p| !has_current_archive(lock, p))
         .collect();
+    let kept = lock.go.archives.len() - stale.len();
+    let host_unfound = inputs.host.filter(|h| unfound.contains(h));
+    if let Some(platform) = host_unfound.or_else(|| unfound.first().copied()) {
+        if host_unfound.is_some() || archived + kept == 0 {
+            return Err(no_checksum(lock, &platform, inputs.index.is_some()));
+        }
+    }
     Ok(Relock {
         text: editor.finish(),
         changes,
         unfound,
     })
+}
+
+fn has_current_archive(lock: &Lockfile, platform: &Platform) -> bool {
+    lock.go
+        .archives
+        .get(platform)
+        .is_some_and(|a| crate::lockfile::archive_is_for(a, &lock.go.version))
+}
+
+/// Locked archives of another Go version that nothing replaces (no checksum
+/// found for their platform, or the platform is no longer locked).
+fn stale_archives(lock: &Lockfile, missing: &[Platform]) -> Vec<(Platform, String)> {
+    let locked = platforms(lock);
+    lock.go
+        .archives
+        .iter()
+        .filter(|(p, a)| {
+            !crate::lockfile::archive_is_for(a, &lock.go.version)
+                && (missing.contains(p) || !locked.contains(p))
+        })
+        .map(|(p, a)| (*p, a.file.clone()))
+        .collect()
+}
+
+/// The error for a platform nothing had a checksum for, naming the places looked in.
+fn no_checksum(lock: &Lockfile, platform: &Platform, had_index: bool) -> ChecksumError {
+    let file = archive_file(lock, platform);
+    let mut looked = vec![if had_index {
+        "the release index given with --index".to_string()
+    } else {
+        "no release index (--index not given)".to_string()
+    }];
+    if lock.go.mirrors.is_empty() {
+        looked.push("no mirrors ([go] mirrors is empty)".to_string());
+    }
+    for mirror in &lock.go.mirrors {
+        let tried = match mirror {
+            Source::Local(_) => format!("SHA256SUMS, {file}.sha256, {file}"),
+            Source::Http(_) => format!("SHA256SUMS, {file}.sha256"),
+        };
+        looked.push(format!("mirror {} ({tried})", mirror.describe()));
+    }
+    ChecksumError::NoChecksum {
+        file,
+        looked: looked.join("; "),
+    }
 }
 
 type Modules =
@@ -397,6 +466,10 @@ fn archive_change(
     update: bool,
 ) -> Result<Option<String>, ChecksumError> {
     match lock.go.archives.get(&f.platform) {
+        Some(old) if !crate::lockfile::archive_is_for(old, &lock.go.version) => Ok(Some(format!(
+            "~ {}: {} replaces {} (from {})",
+            f.platform, f.file, old.file, f.from
+        ))),
         Some(old) if hex::encode(old.sha256) != f.sha256 && !update => {
             Err(ChecksumError::Changed {
                 what: f.file.clone(),
