@@ -728,3 +728,45 @@ fn lock_after_a_version_bump_replaces_the_old_archives() {
     );
     assert!(!plan.contains(&format!("go{NEW}")), "{plan}");
 }
+
+/// `lock` with no source for this host's archive fails, naming the file, the
+/// places it looked and how to give it a source; it never says "up to date"
+/// while `[go.archives]` is empty, and leaves golock.toml as it was.
+#[test]
+fn lock_with_nothing_to_lock_from_names_the_file_and_where_it_looked() {
+    let h = Host::new();
+    let file = format!("go{NEW}.linux-amd64.tar.gz");
+    let no_mirrors = format!("schema = 1\n\n[go]\nversion = \"{NEW}\"\n");
+    std::fs::write(h.lockfile(), &no_mirrors).unwrap();
+    let err = h.expect(&["lock"], 1);
+    for said in [
+        format!("no checksum found for {file}"),
+        "a release index (none: --index not given)".to_string(),
+        "mirrors (none: [go] mirrors is empty)".to_string(),
+        "`[go] mirrors`".to_string(),
+        "`--index`".to_string(),
+    ] {
+        assert!(support::says(&err, &said), "{said:?} in {err}");
+    }
+    assert!(!err.contains("up to date"), "{err}");
+    assert_eq!(std::fs::read_to_string(h.lockfile()).unwrap(), no_mirrors);
+
+    let mirror = h.repo.join("mirror");
+    std::fs::create_dir_all(&mirror).unwrap();
+    let empty_mirror = format!("{no_mirrors}mirrors = [\"mirror\"]\n");
+    std::fs::write(h.lockfile(), &empty_mirror).unwrap();
+    let err = h.expect(&["lock"], 1);
+    assert!(
+        support::says(
+            &err,
+            &format!(
+                "mirror {} (SHA256SUMS, {file}.sha256, {file})",
+                mirror.display()
+            )
+        ),
+        "{err}"
+    );
+    assert!(support::says(&err, "`--index`"), "{err}");
+    assert!(!err.contains("up to date"), "{err}");
+    assert_eq!(std::fs::read_to_string(h.lockfile()).unwrap(), empty_mirror);
+}

@@ -47,7 +47,7 @@ pub enum ChecksumError {
         )
     )]
     Changed { what: String },
-    #[error("no checksum found for {file}, this host's Go archive; looked in {looked}")]
+    #[error("no checksum found for {file} (this host's Go archive); looked in: {looked}")]
     #[diagnostic(
         code(golock::lock::no_checksum),
         help(
@@ -316,6 +316,40 @@ mod tests {
             find_all(&lock_for(&format!("{}/go", server.url())), None, &client()).unwrap();
         assert_eq!((found[0].sha256.as_str(), found[0].size), (SHA, 0));
     }
+
+    fn relock_with(text: &str, host: Option<Platform>) -> Result<Relock, ChecksumError> {
+        let lock =
+            crate::lockfile::parse(text, Path::new("/x/golock.toml"), Path::new("/x")).unwrap();
+        let client = client();
+        let inputs = RelockInputs {
+            go_sum: None,
+            index: None,
+            update: false,
+            client: &client,
+            host,
+        };
+        relock(&lock, text, &inputs)
+    }
+
+    /// Locking only other platforms than the host's still fails when nothing
+    /// at all is found, naming the first platform's file; a host platform
+    /// already locked for this version is not looked up again.
+    #[test]
+    fn relock_fails_when_no_archive_is_locked_at_all() {
+        let text = "schema = 1\n[go]\nversion = \"1.27.3\"\nplatforms = [\"darwin-arm64\"]\n";
+        let err = relock_with(text, "linux-amd64".parse().ok()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no checksum found for go1.27.3.darwin-arm64.tar.gz"),
+            "{err}"
+        );
+        let locked = format!(
+            "{text}[go.archives]\ndarwin-arm64 = {{ file = \"go1.27.3.darwin-arm64.tar.gz\", sha256 = \"{SHA}\", size = 1 }}\n"
+        );
+        let relocked = relock_with(&locked, "linux-amd64".parse().ok()).unwrap();
+        assert_eq!(relocked.text, locked);
+        assert!(relocked.unfound.is_empty());
+    }
 }
 
 /// What `golock lock` would make of golock.toml: the new text, one line per
@@ -370,10 +404,10 @@ pub fn relock(lock: &Lockfile, text: &str, inputs: &RelockInputs) -> Result<Relo
         .collect();
     let kept = lock.go.archives.len() - stale.len();
     let host_unfound = inputs.host.filter(|h| unfound.contains(h));
-    if let Some(platform) = host_unfound.or_else(|| unfound.first().copied()) {
-        if host_unfound.is_some() || archived + kept == 0 {
-            return Err(no_checksum(lock, &platform, inputs.index.is_some()));
-        }
+    if let Some(platform) = host_unfound.or_else(|| unfound.first().copied())
+        && (host_unfound.is_some() || archived + kept == 0)
+    {
+        return Err(no_checksum(lock, &platform, inputs.index.is_some()));
     }
     Ok(Relock {
         text: editor.finish(),
@@ -410,10 +444,10 @@ fn no_checksum(lock: &Lockfile, platform: &Platform, had_index: bool) -> Checksu
     let mut looked = vec![if had_index {
         "the release index given with --index".to_string()
     } else {
-        "no release index (--index not given)".to_string()
+        "a release index (none: --index not given)".to_string()
     }];
     if lock.go.mirrors.is_empty() {
-        looked.push("no mirrors ([go] mirrors is empty)".to_string());
+        looked.push("mirrors (none: [go] mirrors is empty)".to_string());
     }
     for mirror in &lock.go.mirrors {
         let tried = match mirror {
