@@ -675,3 +675,98 @@ fn locked_refuses_an_incomplete_lockfile_and_writes_nothing() {
     assert_eq!(std::fs::read(h.lockfile()).unwrap(), before);
     assert!(!h.root.join("go").exists());
 }
+
+/// A version bump in golock.toml is refused until `lock` runs, and `lock`
+/// replaces the old version's archives (or drops them when nothing has the
+/// new version's checksum) instead of saying "up to date".
+#[test]
+fn lock_after_a_version_bump_replaces_the_old_archives() {
+    let h = Host::new();
+    h.lock(NEW, "");
+    let old = old_version();
+    let fake = "d".repeat(64);
+    let text = std::fs::read_to_string(h.lockfile()).unwrap();
+    let text = format!(
+        "{text}darwin-arm64 = {{ file = \"go{NEW}.darwin-arm64.tar.gz\", sha256 = \"{fake}\", size = 1 }}\n"
+    )
+    .replace(&format!("version = \"{NEW}\""), &format!("version = \"{old}\""));
+    std::fs::write(h.lockfile(), text).unwrap();
+
+    let refused = h.expect(&["plan"], 1);
+    assert!(
+        support::says(&refused, &format!("is Go {NEW}, but [go] version is {old}")),
+        "{refused}"
+    );
+    assert!(support::says(&refused, "run `golock lock`"), "{refused}");
+
+    let out = h.expect(&["lock"], 0);
+    assert!(
+        out.contains(&format!(
+            "~ linux-amd64: go{old}.linux-amd64.tar.gz replaces go{NEW}.linux-amd64.tar.gz"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("- darwin-arm64: go{NEW}.darwin-arm64.tar.gz")),
+        "{out}"
+    );
+    assert!(!out.contains("up to date"), "{out}");
+    let locked = std::fs::read_to_string(h.lockfile()).unwrap();
+    let (sha, size) = support::digest(&archive(&old));
+    assert!(
+        locked.contains(&format!(
+            "linux-amd64 = {{ file = \"go{old}.linux-amd64.tar.gz\", sha256 = \"{sha}\", size = {size} }}"
+        )),
+        "{locked}"
+    );
+    assert!(!locked.contains(&format!("go{NEW}")), "{locked}");
+
+    let plan = h.expect(&["plan"], 0);
+    assert!(
+        plan.contains(&format!("+ install go{old} (linux-amd64)")),
+        "{plan}"
+    );
+    assert!(!plan.contains(&format!("go{NEW}")), "{plan}");
+}
+
+/// `lock` with no source for this host's archive fails, naming the file, the
+/// places it looked and how to give it a source; it never says "up to date"
+/// while `[go.archives]` is empty, and leaves golock.toml as it was.
+#[test]
+fn lock_with_nothing_to_lock_from_names_the_file_and_where_it_looked() {
+    let h = Host::new();
+    let file = format!("go{NEW}.linux-amd64.tar.gz");
+    let no_mirrors = format!("schema = 1\n\n[go]\nversion = \"{NEW}\"\n");
+    std::fs::write(h.lockfile(), &no_mirrors).unwrap();
+    let err = h.expect(&["lock"], 1);
+    for said in [
+        format!("no checksum found for {file}"),
+        "a release index (none: --index not given)".to_string(),
+        "mirrors (none: [go] mirrors is empty)".to_string(),
+        "`[go] mirrors`".to_string(),
+        "`--index`".to_string(),
+    ] {
+        assert!(support::says(&err, &said), "{said:?} in {err}");
+    }
+    assert!(!err.contains("up to date"), "{err}");
+    assert_eq!(std::fs::read_to_string(h.lockfile()).unwrap(), no_mirrors);
+
+    let mirror = h.repo.join("mirror");
+    std::fs::create_dir_all(&mirror).unwrap();
+    let empty_mirror = format!("{no_mirrors}mirrors = [\"mirror\"]\n");
+    std::fs::write(h.lockfile(), &empty_mirror).unwrap();
+    let err = h.expect(&["lock"], 1);
+    assert!(
+        support::says(
+            &err,
+            &format!(
+                "mirror {} (SHA256SUMS, {file}.sha256, {file})",
+                mirror.display()
+            )
+        ),
+        "{err}"
+    );
+    assert!(support::says(&err, "`--index`"), "{err}");
+    assert!(!err.contains("up to date"), "{err}");
+    assert_eq!(std::fs::read_to_string(h.lockfile()).unwrap(), empty_mirror);
+}

@@ -325,6 +325,12 @@ fn check_takes_every_flag_its_help_and_readme_list() {
 fn lock_keeps_a_crlf_lockfile_crlf() {
     let h = Host::new();
     std::fs::create_dir_all(h.repo.join("mirror")).unwrap();
+    // A mirror with this host's checksum: `lock` refuses to lock from nothing.
+    std::fs::write(
+        h.repo.join("mirror/SHA256SUMS"),
+        format!("{}  go{NEW}.linux-amd64.tar.gz\n", "a".repeat(64)),
+    )
+    .unwrap();
     let text = format!(
         "# mine\r\nschema = 1\r\n\r\n[go]\r\nversion = \"{NEW}\"\r\nmirrors = [\"mirror\"]\r\nplatforms = [\"linux-amd64\"]\r\n"
     );

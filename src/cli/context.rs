@@ -57,13 +57,23 @@ impl Context {
     }
 
     pub fn load_lockfile(&self) -> Result<Lockfile> {
+        self.load_lockfile_with(lockfile::StaleArchives::Refuse)
+    }
+
+    /// [`Context::load_lockfile`] for `golock lock`, which may read archives
+    /// of another Go version (it replaces them).
+    pub fn load_lockfile_with(&self, stale_archives: lockfile::StaleArchives) -> Result<Lockfile> {
         let path = match &self.lockfile {
             Some(p) => p.clone(),
             None => lockfile::find_upward(&self.cwd).ok_or_else(|| CommandError::NoLockfile {
                 cwd: self.cwd.clone(),
             })?,
         };
-        Ok(lockfile::load(&path, &self.layout.home)?)
+        Ok(lockfile::load_with(
+            &path,
+            &self.layout.home,
+            stale_archives,
+        )?)
     }
 
     /// A progress or status line on stderr, unless `-q`.

@@ -9,7 +9,7 @@ use crate::fsx;
 use crate::lockfile::{self, checksums};
 
 pub(super) fn run(ctx: &Context, args: &LockArgs) -> Result<u8> {
-    let lock = ctx.load_lockfile()?;
+    let lock = ctx.load_lockfile_with(lockfile::StaleArchives::Allow)?;
     let text = fsx::read_to_string(&lock.path)?;
     let go_sum = match &args.go_sum {
         Some(p) => Some(ctx.cwd.join(p)),
@@ -25,6 +25,7 @@ pub(super) fn run(ctx: &Context, args: &LockArgs) -> Result<u8> {
         index: index.as_deref(),
         update: args.update,
         client: &client,
+        host: lockfile::Platform::host(),
     };
     let relock = checksums::relock(&lock, &text, &inputs)?;
     for platform in &relock.unfound {

@@ -47,6 +47,14 @@ pub enum ChecksumError {
         )
     )]
     Changed { what: String },
+    #[error("no checksum found for {file} (this host's Go archive); looked in: {looked}")]
+    #[diagnostic(
+        code(golock::lock::no_checksum),
+        help(
+            "give golock a source for {file}: add a mirror holding it (or its SHA256SUMS) to `[go] mirrors` in golock.toml, or pass `--index` with a file saved from https://go.dev/dl/?mode=json&include=all"
+        )
+    )]
+    NoChecksum { file: String, looked: String },
     #[error(transparent)]
     #[diagnostic(transparent)]
     GoMod(#[from] crate::lockfile::gomod::GoModError),
@@ -324,6 +332,40 @@ mod tests {
             find_all(&lock_for(&format!("{}/go", server.url())), None, &client()).unwrap();
         assert_eq!((found[0].sha256.as_str(), found[0].size), (SHA, 0));
     }
+
+    fn relock_with(text: &str, host: Option<Platform>) -> Result<Relock, ChecksumError> {
+        let lock =
+            crate::lockfile::parse(text, Path::new("/x/golock.toml"), Path::new("/x")).unwrap();
+        let client = client();
+        let inputs = RelockInputs {
+            go_sum: None,
+            index: None,
+            update: false,
+            client: &client,
+            host,
+        };
+        relock(&lock, text, &inputs)
+    }
+
+    /// Locking only other platforms than the host's still fails when nothing
+    /// at all is found, naming the first platform's file; a host platform
+    /// already locked for this version is not looked up again.
+    #[test]
+    fn relock_fails_when_no_archive_is_locked_at_all() {
+        let text = "schema = 1\n[go]\nversion = \"1.27.3\"\nplatforms = [\"darwin-arm64\"]\n";
+        let err = relock_with(text, "linux-amd64".parse().ok()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no checksum found for go1.27.3.darwin-arm64.tar.gz"),
+            "{err}"
+        );
+        let locked = format!(
+            "{text}[go.archives]\ndarwin-arm64 = {{ file = \"go1.27.3.darwin-arm64.tar.gz\", sha256 = \"{SHA}\", size = 1 }}\n"
+        );
+        let relocked = relock_with(&locked, "linux-amd64".parse().ok()).unwrap();
+        assert_eq!(relocked.text, locked);
+        assert!(relocked.unfound.is_empty());
+    }
 }
 
 /// What `golock lock` would make of golock.toml: the new text, one line per
@@ -345,6 +387,8 @@ pub struct RelockInputs<'a> {
     pub update: bool,
     /// For HTTP mirrors, with the CLI's HTTP options.
     pub client: &'a Client,
+    /// This host's platform: `lock` fails when nothing has its checksum.
+    pub host: Option<Platform>,
 }
 
 /// Recompute golock.toml's checksums from go.sum and the archive sources,
@@ -358,21 +402,80 @@ pub fn relock(lock: &Lockfile, text: &str, inputs: &RelockInputs) -> Result<Relo
         editor.set_modules(&modules)?;
     }
     let (found, missing) = find_all(lock, inputs.index, inputs.client)?;
+    let archived = found.len();
     for f in found {
         if let Some(change) = archive_change(lock, &f, inputs.update)? {
             changes.push(change);
             editor.set_archive(f.platform, &f.file, &f.sha256, f.size)?;
         }
     }
-    let unfound = missing
+    let stale = stale_archives(lock, &missing);
+    for (platform, file) in &stale {
+        changes.push(format!("- {platform}: {file} (not Go {})", lock.go.version));
+        editor.remove_archive(*platform)?;
+    }
+    let unfound: Vec<Platform> = missing
         .into_iter()
-        .filter(|p| !lock.go.archives.contains_key(p))
+        .filter(|p| !has_current_archive(lock, p))
         .collect();
+    let kept = lock.go.archives.len() - stale.len();
+    let host_unfound = inputs.host.filter(|h| unfound.contains(h));
+    if let Some(platform) = host_unfound.or_else(|| unfound.first().copied())
+        && (host_unfound.is_some() || archived + kept == 0)
+    {
+        return Err(no_checksum(lock, &platform, inputs.index.is_some()));
+    }
     Ok(Relock {
         text: editor.finish(),
         changes,
         unfound,
     })
+}
+
+fn has_current_archive(lock: &Lockfile, platform: &Platform) -> bool {
+    lock.go
+        .archives
+        .get(platform)
+        .is_some_and(|a| crate::lockfile::archive_is_for(a, &lock.go.version))
+}
+
+/// Locked archives of another Go version that nothing replaces (no checksum
+/// found for their platform, or the platform is no longer locked).
+fn stale_archives(lock: &Lockfile, missing: &[Platform]) -> Vec<(Platform, String)> {
+    let locked = platforms(lock);
+    lock.go
+        .archives
+        .iter()
+        .filter(|(p, a)| {
+            !crate::lockfile::archive_is_for(a, &lock.go.version)
+                && (missing.contains(p) || !locked.contains(p))
+        })
+        .map(|(p, a)| (*p, a.file.clone()))
+        .collect()
+}
+
+/// The error for a platform nothing had a checksum for, naming the places looked in.
+fn no_checksum(lock: &Lockfile, platform: &Platform, had_index: bool) -> ChecksumError {
+    let file = archive_file(lock, platform);
+    let mut looked = vec![if had_index {
+        "the release index given with --index".to_string()
+    } else {
+        "a release index (none: --index not given)".to_string()
+    }];
+    if lock.go.mirrors.is_empty() {
+        looked.push("mirrors (none: [go] mirrors is empty)".to_string());
+    }
+    for mirror in &lock.go.mirrors {
+        let tried = match mirror {
+            Source::Local(_) => format!("SHA256SUMS, {file}.sha256, {file}"),
+            Source::Http(_) => format!("SHA256SUMS, {file}.sha256"),
+        };
+        looked.push(format!("mirror {} ({tried})", mirror.describe()));
+    }
+    ChecksumError::NoChecksum {
+        file,
+        looked: looked.join("; "),
+    }
 }
 
 type Modules =
@@ -413,6 +516,10 @@ fn archive_change(
     update: bool,
 ) -> Result<Option<String>, ChecksumError> {
     match lock.go.archives.get(&f.platform) {
+        Some(old) if !crate::lockfile::archive_is_for(old, &lock.go.version) => Ok(Some(format!(
+            "~ {}: {} replaces {} (from {})",
+            f.platform, f.file, old.file, f.from
+        ))),
         Some(old) if hex::encode(old.sha256) != f.sha256 && !update => {
             Err(ChecksumError::Changed {
                 what: f.file.clone(),

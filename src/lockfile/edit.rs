@@ -94,6 +94,13 @@ impl Editor {
         );
         Ok(())
     }
+
+    /// Drop one `[go.archives]` entry, if there.
+    pub fn remove_archive(&mut self, platform: Platform) -> Result<(), EditError> {
+        self.table(&["go", "archives"])?
+            .remove(&platform.to_string());
+        Ok(())
+    }
 }
 
 /// A file's line endings are its first line's, as editors decide.

@@ -158,6 +158,23 @@ pub enum LockfileError {
         span: SourceSpan,
     },
 
+    #[error("archive {file:?} is Go {named}, but [go] version is {version}")]
+    #[diagnostic(
+        code(golock::lockfile::archive_version),
+        help(
+            "run `golock lock` to replace the archives of another version with those of Go {version}"
+        )
+    )]
+    ArchiveVersion {
+        file: String,
+        named: String,
+        version: String,
+        #[source_code]
+        src: Src,
+        #[label("names Go {named}, not {version}")]
+        span: SourceSpan,
+    },
+
     #[error("invalid source {value:?}: {reason}")]
     #[diagnostic(
         code(golock::lockfile::source),

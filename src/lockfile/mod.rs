@@ -26,6 +26,7 @@ use crate::fetch::Source;
 pub use error::LockfileError;
 pub use platform::{ARCHES, OSES, ParsePlatformError, Platform};
 pub use syntax::RESERVED_ENV_NAMES;
+pub use validate::StaleArchives;
 
 /// The lockfile's conventional name, searched for by [`find_upward`].
 pub const FILE_NAME: &str = "golock.toml";
@@ -154,12 +155,22 @@ pub struct ProfileSpec {
 /// Parses and validates lockfile `text` that lives at `path`; profile paths
 /// are resolved against `home`.
 pub fn parse(text: &str, path: &Path, home: &Path) -> Result<Lockfile, LockfileError> {
+    parse_with(text, path, home, StaleArchives::Refuse)
+}
+
+/// [`parse`], choosing whether archives of another Go version are refused.
+pub fn parse_with(
+    text: &str,
+    path: &Path,
+    home: &Path,
+    stale_archives: StaleArchives,
+) -> Result<Lockfile, LockfileError> {
     let path = absolute(path);
     let home = absolute(home);
     let dir = path
         .parent()
         .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
-    let validated = validate::validate(text, &path, &dir, &home)?;
+    let validated = validate::validate(text, &path, &dir, &home, stale_archives)?;
     Ok(Lockfile {
         sha256: Sha256::digest(text.as_bytes()).into(),
         path,
@@ -174,11 +185,26 @@ pub fn parse(text: &str, path: &Path, home: &Path) -> Result<Lockfile, LockfileE
 
 /// Reads and parses the lockfile at `path`.
 pub fn load(path: &Path, home: &Path) -> Result<Lockfile, LockfileError> {
+    load_with(path, home, StaleArchives::Refuse)
+}
+
+/// [`load`], choosing whether archives of another Go version are refused.
+pub fn load_with(
+    path: &Path,
+    home: &Path,
+    stale_archives: StaleArchives,
+) -> Result<Lockfile, LockfileError> {
     let text = crate::fsx::read_to_string(path).map_err(|e| LockfileError::Read {
         path: path.to_path_buf(),
         source: e.source,
     })?;
-    parse(&text, path, home)
+    parse_with(&text, path, home, stale_archives)
+}
+
+/// Whether `archive` is one of Go `version`'s archives: its file names that
+/// version, or names none (a mirror's own file name).
+pub fn archive_is_for(archive: &ArchiveSpec, version: &GoVersion) -> bool {
+    syntax::archive_file_version(&archive.file).is_none_or(|named| named == version.as_str())
 }
 
 /// The nearest `golock.toml` in `start` or its ancestors.

@@ -88,6 +88,19 @@ pub fn is_plain_file_name(s: &str) -> bool {
     !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0'])
 }
 
+/// The Go version an archive `file` names, as Go's own archives do
+/// (`go1.22.5.linux-amd64.tar.gz` names `1.22.5`); `None` for a file name
+/// that does not start with `go` and a version.
+pub fn archive_file_version(file: &str) -> Option<String> {
+    let rest = file.strip_prefix("go")?;
+    let parts: Vec<&str> = rest
+        .split('.')
+        .take_while(|part| part.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    let version = parts.join(".");
+    is_go_version(&version).then_some(version)
+}
+
 /// Why a `path@version` module key is invalid, or `None` if it is valid.
 pub fn module_key_problem(key: &str) -> Option<&'static str> {
     let Some((path, version)) = key.split_once('@') else {

@@ -35,14 +35,24 @@ pub(super) struct Validated {
     pub trusted_keys: Vec<String>,
 }
 
+/// Whether archives of another Go version than `[go] version` are refused
+/// (everywhere) or read as they are (by `golock lock`, which replaces them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaleArchives {
+    Refuse,
+    Allow,
+}
+
 /// Parses `text` (the file at `path`, in `dir`) and validates it.
 pub(super) fn validate(
     text: &str,
     path: &Path,
     dir: &Path,
     home: &Path,
+    stale_archives: StaleArchives,
 ) -> Result<Validated, LockfileError> {
     let mut cx = Checker {
+        stale_archives,
         src: Arc::new(
             NamedSource::new(path.display().to_string(), text.to_owned()).with_language("toml"),
         ),
@@ -64,6 +74,7 @@ struct Checker<'a> {
     path: &'a Path,
     dir: &'a Path,
     home: &'a Path,
+    stale_archives: StaleArchives,
     errors: Vec<LockfileError>,
 }
 
@@ -168,6 +179,9 @@ impl Checker<'_> {
         // An invalid version is recorded as an error, so the placeholder
         // below never leaves `validate`.
         let version = self.go_version(&raw.version);
+        if let Some(version) = &version {
+            self.archive_versions(&raw.archives, version);
+        }
         GoSpec {
             version: version.unwrap_or_else(|| GoVersion(raw.version.into_inner())),
             mirrors: self.sources(&raw.mirrors, Source::parse_mirror),
@@ -260,6 +274,29 @@ impl Checker<'_> {
             }
         }
         archives
+    }
+
+    /// An archive whose file names another Go release than `[go] version`
+    /// is left from before a version bump; only `golock lock` may read it.
+    fn archive_versions(&mut self, raw: &Entries<RawArchive>, version: &GoVersion) {
+        if self.stale_archives == StaleArchives::Allow {
+            return;
+        }
+        for (_, archive) in &raw.0 {
+            let file = archive.file.get_ref();
+            match syntax::archive_file_version(file) {
+                Some(named) if named != version.as_str() => {
+                    self.errors.push(LockfileError::ArchiveVersion {
+                        file: file.clone(),
+                        named,
+                        version: version.to_string(),
+                        src: self.src(),
+                        span: span(archive.file.span()),
+                    });
+                }
+                _ => {}
+            }
+        }
     }
 
     fn archive(&mut self, raw: RawArchive) -> Option<ArchiveSpec> {

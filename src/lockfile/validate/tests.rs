@@ -601,3 +601,48 @@ fn missing_required_keys() {
     );
     assert!(render(&error).contains("this table lacks `version`"));
 }
+
+/// An archive left from before a version bump is refused where its `file`
+/// is, pointing at `golock lock`; `lock` itself reads it to replace it.
+#[test]
+fn archive_of_another_go_version_is_refused() {
+    let text = with_go(&format!(
+        "[go.archives]\nlinux-amd64 = {{ file = \"go1.27.3.linux-amd64.tar.gz\", sha256 = \"{ZEROS}\" }}\n"
+    ));
+    let error = assert_diagnostic(
+        &text,
+        "golock::lockfile::archive_version",
+        "archive \"go1.27.3.linux-amd64.tar.gz\" is Go 1.27.3, but [go] version is 1.22.5",
+        "\"go1.27.3.linux-amd64.tar.gz\"",
+    );
+    let help = error.help().map(|h| h.to_string()).unwrap_or_default();
+    assert!(help.contains("golock lock"), "{help}");
+    let lenient = crate::lockfile::parse_with(
+        &text,
+        Path::new(LOCKFILE),
+        Path::new(HOME),
+        crate::lockfile::StaleArchives::Allow,
+    )
+    .unwrap();
+    assert_eq!(lenient.go.archives.len(), 1);
+}
+
+/// Files of this version, rc names and a mirror's own names are accepted.
+#[test]
+fn archive_of_this_go_version_or_no_version_is_accepted() {
+    for file in [
+        "go1.22.5.linux-amd64.tar.gz",
+        "go1.22.5.windows-amd64.zip",
+        "a.tar.gz",
+        "golang-linux.tgz",
+    ] {
+        let text = with_go(&format!(
+            "[go.archives]\nlinux-amd64 = {{ file = \"{file}\", sha256 = \"{ZEROS}\" }}\n"
+        ));
+        assert!(parse_text(&text).is_ok(), "{file}");
+    }
+    let rc = format!(
+        "schema = 1\n[go]\nversion = \"1.23rc1\"\n[go.archives]\nlinux-amd64 = {{ file = \"go1.23rc1.linux-amd64.tar.gz\", sha256 = \"{ZEROS}\" }}\n"
+    );
+    assert!(parse_text(&rc).is_ok());
+}
