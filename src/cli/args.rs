@@ -66,6 +66,31 @@ pub enum Command {
     /// Rehash installed modules (and what go.sum says) against golock.toml:
     /// 0 all good, 2 mismatches, 1 error
     Verify(VerifyArgs),
+    /// Print a shell completion script (bash, zsh or fish)
+    ///
+    /// For example `golock completions bash >
+    /// ~/.local/share/bash-completion/completions/golock`, `golock
+    /// completions zsh > ~/.zfunc/_golock` or `golock completions fish >
+    /// ~/.config/fish/completions/golock.fish`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `golock man > golock.1`
+    #[command(hide = true)]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// The shells `completions` writes scripts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]

@@ -1,0 +1,113 @@
+//! What golock says about itself: shell completion scripts that the real
+//! bash, zsh and fish accept and complete with, the man page, `--version`.
+// Tests write the generated scripts to temp files directly.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::{Host, run_ok};
+
+/// Subcommands every script and the man page must name.
+const SUBCOMMANDS: [&str; 9] = [
+    "plan",
+    "apply",
+    "check",
+    "verify",
+    "lock",
+    "init",
+    "bundle",
+    "recover",
+    "completions",
+];
+
+/// `golock completions SHELL`, written to a file in the host's temp dir.
+fn script(h: &Host, shell: &str) -> std::path::PathBuf {
+    let out = h.succeed(&["completions", shell]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in SUBCOMMANDS {
+        assert!(text.contains(name), "{shell} script lacks {name}:\n{text}");
+    }
+    let path = h.base().join(format!("golock.{shell}"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The shell's own syntax check on `file`: a missing shell fails the test.
+fn syntax_check(shell: &str, file: &Path) {
+    run_ok(Command::new(shell).arg("-n").arg(file));
+}
+
+#[test]
+fn bash_accepts_and_completes_subcommands_and_flags() {
+    let h = Host::new();
+    let file = script(&h, "bash");
+    syntax_check("bash", &file);
+    let complete = |line: &str| {
+        let words: Vec<&str> = line.split(' ').collect();
+        let body = format!(
+            "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; _golock golock '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            file.display(),
+            line,
+            words.len() - 1,
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        run_ok(Command::new("bash").args(["--norc", "--noprofile", "-c", &body]))
+    };
+    let subcommands = complete("golock ver");
+    assert_eq!(
+        subcommands.lines().collect::<Vec<_>>(),
+        ["verify"],
+        "{subcommands}"
+    );
+    let flags = complete("golock check --repo");
+    assert!(flags.lines().any(|l| l == "--repo-only"), "{flags}");
+    let shells = complete("golock completions z");
+    assert_eq!(shells.trim(), "zsh", "{shells}");
+}
+
+#[test]
+fn zsh_accepts_the_script() {
+    let h = Host::new();
+    let file = script(&h, "zsh");
+    syntax_check("zsh", &file);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("#compdef golock"), "{text}");
+}
+
+#[test]
+fn fish_accepts_and_completes_subcommands() {
+    let h = Host::new();
+    let file = script(&h, "fish");
+    syntax_check("fish", &file);
+    let body = format!(
+        "source '{}'; complete -C 'golock pl'; complete -C 'golock apply --sy'",
+        file.display()
+    );
+    let out = run_ok(
+        Command::new("fish")
+            .args(["--no-config", "-c", &body])
+            .env("HOME", &h.home),
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("plan\tShow what apply would change")),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l.starts_with("--sync")), "{out}");
+}
+
+#[test]
+fn completions_refuse_an_unknown_shell_with_exit_1() {
+    let h = Host::new();
+    let out = h.expect(&["completions", "powershell"], 1);
+    assert!(out.contains("possible values: bash, zsh, fish"), "{out}");
+}
