@@ -111,3 +111,53 @@ fn completions_refuse_an_unknown_shell_with_exit_1() {
     let out = h.expect(&["completions", "powershell"], 1);
     assert!(out.contains("possible values: bash, zsh, fish"), "{out}");
 }
+
+#[test]
+fn man_page_is_roff_naming_every_command() {
+    let h = Host::new();
+    let page = String::from_utf8(h.succeed(&["man"]).stdout).unwrap();
+    assert!(page.contains(".TH golock 1"), "{page}");
+    assert!(page.contains(".SH SUBCOMMANDS"), "{page}");
+    for name in SUBCOMMANDS {
+        assert!(
+            page.contains(&format!("golock\\-{name}(1)")),
+            "lacks {name}:\n{page}"
+        );
+    }
+    assert!(
+        !page.contains("golock\\-man"),
+        "the hidden man command is listed:\n{page}"
+    );
+    render_if_man_exists(&h, "golock.1", &page, "Make this host");
+
+    let plan = String::from_utf8(h.succeed(&["man", "plan"]).stdout).unwrap();
+    assert!(plan.contains(".TH golock-plan 1"), "{plan}");
+    assert!(plan.contains("\\-\\-detailed\\-exitcode"), "{plan}");
+    render_if_man_exists(&h, "golock-plan.1", &plan, "--detailed-exitcode");
+
+    let unknown = h.expect(&["man", "plna"], 1);
+    assert!(unknown.contains("no man page for `plna`"), "{unknown}");
+}
+
+/// Render `page` with `man -l` where man is installed, and look for `text`.
+fn render_if_man_exists(h: &Host, name: &str, page: &str, text: &str) {
+    if !Path::new("/usr/bin/man").exists() {
+        return;
+    }
+    let file = h.base().join(name);
+    std::fs::write(&file, page).unwrap();
+    let out = Command::new("man")
+        .arg("-l")
+        .arg(&file)
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "100")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "man -l {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rendered = String::from_utf8_lossy(&out.stdout);
+    assert!(rendered.contains(text), "{rendered}");
+}

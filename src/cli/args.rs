@@ -73,9 +73,17 @@ pub enum Command {
     /// completions zsh > ~/.zfunc/_golock` or `golock completions fish >
     /// ~/.config/fish/completions/golock.fish`.
     Completions(CompletionsArgs),
-    /// Print the man page (roff): `golock man > golock.1`
+    /// Print the man page (roff): `golock man > golock.1`, `golock man plan
+    /// > golock-plan.1`
     #[command(hide = true)]
-    Man,
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, golock-COMMAND(1) (default: golock(1))
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,7 @@
 
 use clap::CommandFactory;
 
-use super::args::{Cli, CompletionShell, CompletionsArgs};
+use super::args::{Cli, CompletionShell, CompletionsArgs, ManArgs};
 use super::error::{CommandError, Result};
 use super::exit;
 use super::output::out_bytes;
@@ -18,10 +18,20 @@ pub fn completions(args: &CompletionsArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-/// Print the man page (roff) for golock and its commands.
-pub fn man() -> Result<u8> {
+/// Print the man page (roff) of golock, or of the command `args` names.
+pub fn man(args: &ManArgs) -> Result<u8> {
+    let mut golock = Cli::command();
+    // Building names each subcommand's page `golock-COMMAND`.
+    golock.build();
+    let command = match &args.command {
+        None => golock,
+        Some(name) => golock
+            .find_subcommand(name)
+            .cloned()
+            .ok_or_else(|| CommandError::UnknownManPage { name: name.clone() })?,
+    };
     let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command())
+    clap_mangen::Man::new(command)
         .render(&mut page)
         .map_err(|source| CommandError::Stdout { source })?;
     out_bytes(&page)?;

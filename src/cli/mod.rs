@@ -83,7 +83,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
     set_color(cli.global.color);
     match &cli.command {
         Command::Completions(args) => return docs::completions(args),
-        Command::Man => return docs::man(),
+        Command::Man(args) => return docs::man(args),
         _ => {}
     }
     let ctx = Context::from_global(&cli.global)?;
@@ -99,7 +99,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Init(args) => init::run(&ctx, args),
         Command::Bundle(args) => bundle::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
-        Command::Completions(_) | Command::Man => unreachable!("handled above"),
+        Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
     }
 }
 
