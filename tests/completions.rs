@@ -161,3 +161,49 @@ fn render_if_man_exists(h: &Host, name: &str, page: &str, text: &str) {
     let rendered = String::from_utf8_lossy(&out.stdout);
     assert!(rendered.contains(text), "{rendered}");
 }
+
+#[test]
+fn long_version_names_commit_build_date_and_target() {
+    let h = Host::new();
+    let long = String::from_utf8(h.succeed(&["--version"]).stdout).unwrap();
+    let lines: Vec<&str> = long.lines().collect();
+    assert_eq!(lines.len(), 4, "{long}");
+    assert_eq!(lines[0], format!("golock {}", env!("CARGO_PKG_VERSION")));
+
+    let commit = lines[1].strip_prefix("commit: ").expect(&long);
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    if head.status.success() {
+        let head = String::from_utf8(head.stdout).unwrap();
+        assert!(
+            commit.len() >= 7 && head.starts_with(commit),
+            "{commit} vs {head}"
+        );
+    } else {
+        assert_eq!(commit, "unknown");
+    }
+
+    let date = lines[2].strip_prefix("built: ").expect(&long);
+    let parts: Vec<&str> = date.split('-').collect();
+    assert_eq!(
+        parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+        [4, 2, 2],
+        "{date}"
+    );
+    assert!(
+        parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())),
+        "{date}"
+    );
+    let today = run_ok(Command::new("date").args(["-u", "+%F"]));
+    assert!(date <= today.trim(), "built {date}, after today {today}");
+
+    let target = lines[3].strip_prefix("target: ").expect(&long);
+    assert!(target.starts_with(std::env::consts::ARCH), "{target}");
+    assert!(target.contains(std::env::consts::OS), "{target}");
+
+    let short = String::from_utf8(h.succeed(&["-V"]).stdout).unwrap();
+    assert_eq!(short, format!("golock {}\n", env!("CARGO_PKG_VERSION")));
+}

@@ -4,10 +4,23 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `golock --version`: the version, then the build facts build.rs found.
+/// (`-V` stays the one line `golock VERSION`.)
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit: ",
+    env!("GOLOCK_COMMIT"),
+    "\nbuilt: ",
+    env!("GOLOCK_BUILD_DATE"),
+    "\ntarget: ",
+    env!("GOLOCK_TARGET"),
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "golock",
     version,
+    long_version = LONG_VERSION,
     about = "Make this host's Go setup match golock.toml"
 )]
 pub struct Cli {
