@@ -4,10 +4,23 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `golock --version`: the version, then the build facts build.rs found.
+/// (`-V` stays the one line `golock VERSION`.)
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit: ",
+    env!("GOLOCK_COMMIT"),
+    "\nbuilt: ",
+    env!("GOLOCK_BUILD_DATE"),
+    "\ntarget: ",
+    env!("GOLOCK_TARGET"),
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "golock",
     version,
+    long_version = LONG_VERSION,
     about = "Make this host's Go setup match golock.toml"
 )]
 pub struct Cli {
@@ -66,6 +79,39 @@ pub enum Command {
     /// Rehash installed modules (and what go.sum says) against golock.toml:
     /// 0 all good, 2 mismatches, 1 error
     Verify(VerifyArgs),
+    /// Print a shell completion script (bash, zsh or fish)
+    ///
+    /// For example `golock completions bash >
+    /// ~/.local/share/bash-completion/completions/golock`, `golock
+    /// completions zsh > ~/.zfunc/_golock` or `golock completions fish >
+    /// ~/.config/fish/completions/golock.fish`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `golock man > golock.1`, `golock man plan
+    /// > golock-plan.1`
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, golock-COMMAND(1) (default: golock(1))
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// The shells `completions` writes scripts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]

@@ -80,6 +80,12 @@ pub enum CommandError {
     #[error("cannot write to stdout: {source}")]
     #[diagnostic(code(golock::stdout))]
     Stdout { source: std::io::Error },
+    #[error("no man page for `{name}`: it is not a golock command")]
+    #[diagnostic(
+        code(golock::man),
+        help("run `golock --help` for the commands; `golock man` prints golock(1)")
+    )]
+    UnknownManPage { name: String },
     #[error("apply cancelled")]
     #[diagnostic(code(golock::cancelled))]
     Cancelled,

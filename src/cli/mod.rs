@@ -10,6 +10,7 @@ mod args;
 mod bundle;
 mod check;
 mod context;
+mod docs;
 mod error;
 mod init;
 mod lock;
@@ -80,6 +81,11 @@ pub fn finish(result: Result<u8>) -> u8 {
 /// Run the command `cli` names; the exit code it asks for.
 pub fn run(cli: &Cli) -> Result<u8> {
     set_color(cli.global.color);
+    match &cli.command {
+        Command::Completions(args) => return docs::completions(args),
+        Command::Man(args) => return docs::man(args),
+        _ => {}
+    }
     let ctx = Context::from_global(&cli.global)?;
     match &cli.command {
         Command::Recover(args) => recover::run(&ctx, args),
@@ -93,6 +99,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Init(args) => init::run(&ctx, args),
         Command::Bundle(args) => bundle::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
+        Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
     }
 }
 

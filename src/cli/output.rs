@@ -20,6 +20,15 @@ pub(crate) fn out(args: fmt::Arguments) -> Result<()> {
         .map_err(stdout_error)
 }
 
+/// Write bytes as they are to stdout (and flush), as [`out`] does.
+pub(crate) fn out_bytes(bytes: &[u8]) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(stdout_error)
+}
+
 /// Write a status or diagnostic line to stderr, ignoring failures.
 pub(crate) fn status(args: fmt::Arguments) {
     let mut stderr = io::stderr().lock();
