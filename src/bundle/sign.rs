@@ -28,6 +28,10 @@ impl SecretKeyFile {
     pub fn load(path: &Path, password: Option<String>) -> Result<SecretKeyFile> {
         let text =
             crate::fsx::read_to_string(path).map_err(|e| secret_key_error(path, e.source))?;
+        let text = match password {
+            Some(_) => text,
+            None => fill_unencrypted_checksum(&text),
+        };
         let sk_box =
             minisign::SecretKeyBox::from_string(&text).map_err(|e| secret_key_error(path, e))?;
         let sk = match password {
@@ -72,6 +76,50 @@ impl SecretKeyFile {
         .map_err(sign_error)?;
         Ok(signature.into_string())
     }
+}
+
+/// Byte layout of a decoded minisign secret key: algorithm ids, KDF salt and
+/// limits, then key id, Ed25519 secret key and checksum.
+const SK_SIG_ALG: std::ops::Range<usize> = 0..2;
+const SK_KDF_ALG: std::ops::Range<usize> = 2..4;
+const SK_KEYNUM: std::ops::Range<usize> = 54..62;
+const SK_SECRET: std::ops::Range<usize> = 62..126;
+const SK_CHECKSUM: std::ops::Range<usize> = 126..158;
+
+/// The reference `minisign -G -W` (0.11) writes an unencrypted key with an
+/// all-zero checksum, which the `minisign` crate refuses as corrupted. Put
+/// in the checksum minisign defines (BLAKE2b-256 of algorithm, key id and
+/// secret key) so that such keys load; anything else is passed on as it is
+/// and judged by the crate.
+pub(super) fn fill_unencrypted_checksum(text: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    let Some(encoded) = lines.get(1) else {
+        return text.to_owned();
+    };
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let Ok(mut key) = engine.decode(encoded.trim()) else {
+        return text.to_owned();
+    };
+    let unencrypted = key.get(SK_KDF_ALG) == Some(&[0, 0][..]);
+    if key.len() != SK_CHECKSUM.end || !unencrypted || key[SK_CHECKSUM].iter().any(|&b| b != 0) {
+        return text.to_owned();
+    }
+    let checksum = minisign_checksum(&key);
+    key[SK_CHECKSUM].copy_from_slice(&checksum);
+    let filled = engine.encode(&key);
+    lines[1] = &filled;
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+fn minisign_checksum(key: &[u8]) -> [u8; 32] {
+    use blake2::Digest as _;
+    let mut hasher = blake2::Blake2b::<blake2::digest::consts::U32>::new();
+    hasher.update(&key[SK_SIG_ALG]);
+    hasher.update(&key[SK_KEYNUM]);
+    hasher.update(&key[SK_SECRET]);
+    hasher.finalize().into()
 }
 
 fn secret_key_error(path: &Path, e: impl fmt::Display) -> BundleError {

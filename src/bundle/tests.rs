@@ -485,6 +485,34 @@ fn secret_key_file_loads_minisign_key_files() {
     assert!(matches!(err, BundleError::SecretKey { .. }), "{err:?}");
 }
 
+/// A key as `minisign -G -W` writes it: unencrypted, checksum all zeros.
+fn with_zero_checksum(key_box: &str) -> String {
+    use base64::Engine as _;
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let mut lines: Vec<String> = key_box.lines().map(str::to_owned).collect();
+    let mut bytes = engine.decode(&lines[1]).unwrap();
+    let len = bytes.len();
+    bytes[len - 32..].fill(0);
+    lines[1] = engine.encode(&bytes);
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn unencrypted_keys_with_a_zero_checksum_load_with_minisigns_checksum() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kp = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+    let original = kp.sk.to_box(None).unwrap().into_string();
+    let zeroed = with_zero_checksum(&original);
+    assert_ne!(zeroed, original);
+    assert_eq!(sign::fill_unencrypted_checksum(&zeroed), original);
+    let path = tmp.path().join("reference.key");
+    fsx::write(&path, &zeroed).unwrap();
+    let key = SecretKeyFile::load(&path, None).unwrap();
+    assert_eq!(key.public_key_base64().unwrap(), kp.pk.to_base64());
+    // A key with a checksum of its own is passed on untouched.
+    assert_eq!(sign::fill_unencrypted_checksum(&original), original);
+}
+
 #[test]
 fn truncated_gzip_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
