@@ -3,6 +3,9 @@
 //! (UTC, from SOURCE_DATE_EPOCH when set, for reproducible builds) and the
 //! target triple. Nothing here can fail the build.
 
+#[path = "src/civil.rs"]
+mod civil;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,6 +20,7 @@ fn main() {
     println!("cargo:rustc-env=GOLOCK_TARGET={target}");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/civil.rs");
     for file in files_naming_the_commit(dir) {
         println!("cargo:rerun-if-changed={file}");
     }
@@ -75,21 +79,6 @@ fn build_date() -> String {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64)
         });
-    let (y, m, d) = civil_from_days(epoch.div_euclid(86_400));
+    let (y, m, d) = civil::civil_from_days(epoch.div_euclid(86_400));
     format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }

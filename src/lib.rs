@@ -9,6 +9,7 @@
 pub mod apply;
 mod archive;
 mod bundle;
+mod civil;
 pub mod cli;
 pub mod fetch;
 pub mod fsx;

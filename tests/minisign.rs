@@ -25,6 +25,21 @@ fn reference_key_pair(dir: &Path) -> (PathBuf, PathBuf) {
     (secret, public)
 }
 
+/// `minisign -S`: sign `file` with `secret` into `signature`.
+fn reference_sign(secret: &Path, file: &Path, signature: &Path) {
+    run_ok(
+        Command::new("minisign")
+            .arg("-S")
+            .arg("-s")
+            .arg(secret)
+            .arg("-m")
+            .arg(file)
+            .arg("-x")
+            .arg(signature)
+            .args(["-t", "signed by the reference minisign"]),
+    );
+}
+
 fn public_key_line(public: &Path) -> String {
     let text = std::fs::read_to_string(public).unwrap();
     text.lines()
@@ -149,17 +164,7 @@ fn keys_made_by_the_reference_minisign_sign_bundles_both_ways() {
 
     // minisign → golock: a signature the reference tool made is accepted.
     let theirs = base.join("theirs.minisig");
-    run_ok(
-        Command::new("minisign")
-            .arg("-S")
-            .arg("-s")
-            .arg(&secret)
-            .arg("-m")
-            .arg(unpacked.join("manifest.json"))
-            .arg("-x")
-            .arg(&theirs)
-            .args(["-t", "signed by the reference minisign"]),
-    );
+    reference_sign(&secret, &unpacked.join("manifest.json"), &theirs);
     let resigned = base.join("resigned.tar.gz");
     with_signature(&bundle, &theirs, &resigned);
     apply_bundle(&a.lockfile(), &resigned);
@@ -168,16 +173,7 @@ fn keys_made_by_the_reference_minisign_sign_bundles_both_ways() {
     let other = base.join("other.txt");
     std::fs::write(&other, b"not the manifest\n").unwrap();
     let wrong = base.join("wrong.minisig");
-    run_ok(
-        Command::new("minisign")
-            .arg("-S")
-            .arg("-s")
-            .arg(&secret)
-            .arg("-m")
-            .arg(&other)
-            .arg("-x")
-            .arg(&wrong),
-    );
+    reference_sign(&secret, &other, &wrong);
     let tampered = base.join("tampered.tar.gz");
     with_signature(&bundle, &wrong, &tampered);
     let h = Host::new();

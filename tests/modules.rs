@@ -18,16 +18,7 @@ use support::{Host, NEW, corpus};
 /// A lockfile locking Go and, through `lock --go-sum`, the corpus modules.
 fn locked_host(proxies: &str) -> (Host, PathBuf) {
     let h = Host::new();
-    let cache = h.base().join("modcache");
-    h.lock(
-        NEW,
-        &format!(
-            "[modules]\nproxies = [{proxies}]\n\n[env]\nGOMODCACHE = \"{}\"\nGOFLAGS = \"-mod=mod\"\nGOPROXY = \"off\"\n",
-            cache.display()
-        ),
-    );
-    let sum = corpus().join("go.sum");
-    h.expect(&["lock", "--go-sum", sum.to_str().unwrap()], 0);
+    let cache = h.lock_corpus_modules(proxies, "GOFLAGS = \"-mod=mod\"\nGOPROXY = \"off\"\n");
     (h, cache)
 }
 

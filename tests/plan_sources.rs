@@ -30,17 +30,8 @@ const MODULES: [&str; 8] = [
 /// A lockfile locking Go 1.27.3 and the corpus modules, whose mirrors and
 /// proxies are then replaced by `mirrors` and `proxies` (TOML array items).
 fn locked(h: &Host, mirrors: &str, proxies: &str) -> PathBuf {
-    let cache = h.base().join("modcache");
     let corpus_proxy = format!("\"file://{}\"", corpus().join("proxy").display());
-    h.lock(
-        NEW,
-        &format!(
-            "[modules]\nproxies = [{corpus_proxy}]\n\n[env]\nGOMODCACHE = \"{}\"\n",
-            cache.display()
-        ),
-    );
-    let sum = corpus().join("go.sum");
-    h.expect(&["lock", "--go-sum", sum.to_str().unwrap()], 0);
+    let cache = h.lock_corpus_modules(&corpus_proxy, "");
     let text = std::fs::read_to_string(h.lockfile()).unwrap();
     let text: String = text
         .lines()

@@ -107,17 +107,8 @@ fn go(h: &Host, cache: &Path, args: &[&str]) -> String {
 #[test]
 fn go_mod_download_after_a_crash_survives_recover() {
     let h = Host::new();
-    let cache = h.base().join("modcache");
-    h.lock(
-        NEW,
-        &format!(
-            "[modules]\nproxies = [\"file://{}\"]\n\n[env]\nGOMODCACHE = \"{}\"\nGOFLAGS = \"-mod=mod\"\n",
-            corpus().join("proxy").display(),
-            cache.display()
-        ),
-    );
-    let sum = corpus().join("go.sum");
-    h.expect(&["lock", "--go-sum", sum.to_str().unwrap()], 0);
+    let proxy = format!("\"file://{}\"", corpus().join("proxy").display());
+    let cache = h.lock_corpus_modules(&proxy, "GOFLAGS = \"-mod=mod\"\n");
     kill_at(&h, &["apply", "-y"], "before-rename-modules");
     assert!(cache.is_dir(), "golock created GOMODCACHE");
 

@@ -107,6 +107,9 @@ pub enum ToolchainError {
 enum Failed {
     /// Something about this source: the next one may do.
     Source(String),
+    /// The source has the file, but not the locked bytes (size or sha256):
+    /// the archive may have been replaced on purpose.
+    OtherBytes(String),
     /// The local disk (full): no other source can help, so stop.
     Disk(ToolchainError),
 }
@@ -116,6 +119,9 @@ impl From<ToolchainError> for Failed {
         match e {
             ToolchainError::NoSpace { .. } => Failed::Disk(e),
             ToolchainError::Fs(ref fs) if is_disk_full(&fs.source) => Failed::Disk(e),
+            ToolchainError::SizeMismatch { .. } | ToolchainError::ChecksumMismatch { .. } => {
+                Failed::OtherBytes(reason(e))
+            }
             other => Failed::Source(reason(other)),
         }
     }
@@ -196,17 +202,17 @@ fn extract_from_first_good(
     opts: &Options,
 ) -> Result<(PathBuf, Written), ToolchainError> {
     let cached = layout.archive_cache(sha256);
-    let mut tried = Vec::new();
+    let mut tried = Tried::default();
     let want = Wanted { sha256, size };
     if cached.exists() {
         fresh_dir(dest)?;
         match extract_one(&cached, dest, &want, opts) {
             Ok(files) => return Ok((cached, files)),
             Err(Failed::Disk(full)) => return Err(gave_up(dest, full)),
-            Err(Failed::Source(reason)) => {
+            Err(failed) => {
                 interrupt::check()?; // stopped, not bad bytes: keep the archive
                 let _ = fsx::remove_file_opt(&cached); // never keep bad bytes
-                tried.push(format!("  {}: {reason}", cached.display()));
+                tried.record(&cached.display(), failed);
             }
         }
     }
@@ -225,37 +231,60 @@ fn extract_from_first_good(
         match got {
             Ok(found) => return Ok(found),
             Err(Failed::Disk(full)) => return Err(gave_up(dest, full)),
-            Err(Failed::Source(reason)) => {
+            Err(failed) => {
                 interrupt::check()?;
-                tried.push(format!("  {}: {reason}", source.describe()));
+                tried.record(&source.describe(), failed);
             }
         }
     }
     fsx::remove_tree_opt(dest)?;
     if sources.is_empty() {
-        tried.push("  (golock.toml lists no [go] mirrors)".to_string());
+        tried
+            .lines
+            .push("  (golock.toml lists no [go] mirrors)".to_string());
     }
     Err(not_found(file, tried))
 }
 
+/// The sources that gave no toolchain, with why, for the error.
+#[derive(Default)]
+struct Tried {
+    lines: Vec<String>,
+    /// Some source had the file with other bytes than the locked ones.
+    other_bytes: bool,
+}
+
+impl Tried {
+    /// Record why `source` failed; only [`Failed::Source`] and
+    /// [`Failed::OtherBytes`] reach here (a full disk stops the search).
+    fn record(&mut self, source: &dyn std::fmt::Display, failed: Failed) {
+        let reason = match failed {
+            Failed::Source(reason) => reason,
+            Failed::OtherBytes(reason) => {
+                self.other_bytes = true;
+                reason
+            }
+            Failed::Disk(full) => full.to_string(),
+        };
+        self.lines.push(format!("  {source}: {reason}"));
+    }
+}
+
 /// The error when no source gave the locked archive; when some source had
 /// other bytes, the archive may have been replaced on purpose.
-fn not_found(file: &str, tried: Vec<String>) -> ToolchainError {
-    let mismatched = tried.iter().any(|t| t.contains(MISMATCH));
+fn not_found(file: &str, tried: Tried) -> ToolchainError {
     let mut help = format!("put {file} in one of [go] mirrors, or pass --archive PATH");
-    if mismatched {
+    if tried.other_bytes {
         help.push_str(
             "; if the archive was replaced on purpose, run `golock lock --update` to lock its new checksum",
         );
     }
     ToolchainError::NotFound {
         file: file.to_string(),
-        tried,
+        tried: tried.lines,
         help,
     }
 }
-
-const MISMATCH: &str = "checksum mismatch";
 
 /// The disk is full: remove what was staged (freeing the space again) and
 /// report it as it is.
@@ -280,7 +309,7 @@ struct Wanted<'a> {
 /// hashing while extracting.
 fn extract_one(path: &Path, dest: &Path, want: &Wanted, opts: &Options) -> Result<Written, Failed> {
     let archive = fsx::open(path).map_err(|e| Failed::Source(e.source.to_string()))?;
-    check_size(path, &archive, want.size).map_err(|e| Failed::Source(e.to_string()))?;
+    check_size(path, &archive, want.size)?;
     let total = archive.metadata().map(|m| m.len()).unwrap_or(0);
     let sizes = Sizes {
         archive: total,
@@ -340,7 +369,7 @@ fn extract_http(
             .map_err(|e| tee_failure(e, &partial, want))?;
         let resumed = stream.resumed();
         let result = check_announced(stream.total(), want.size)
-            .map_err(Failed::Source)
+            .map_err(Failed::OtherBytes)
             .and_then(|()| extract_stream(url, &mut stream, dest, want, opts));
         let network_failure = stream.failure().map(|e| describe_fetch(e, &partial, want));
         match (result, network_failure) {
@@ -443,7 +472,7 @@ fn reason(e: ToolchainError) -> String {
     match e {
         ToolchainError::ChecksumMismatch {
             expected, actual, ..
-        } => format!("{MISMATCH}: expected sha256 {expected}, got {actual}"),
+        } => format!("checksum mismatch: expected sha256 {expected}, got {actual}"),
         other => other.to_string(),
     }
 }

@@ -233,6 +233,23 @@ impl Host {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Lock Go [`NEW`] and, through `lock --go-sum`, the feature corpus's
+    /// modules, fetched from `proxies` (TOML array items) into
+    /// `<base>/modcache`, with `env` added to `[env]`. Returns the cache.
+    pub fn lock_corpus_modules(&self, proxies: &str, env: &str) -> PathBuf {
+        let cache = self.base().join("modcache");
+        self.lock(
+            NEW,
+            &format!(
+                "[modules]\nproxies = [{proxies}]\n\n[env]\nGOMODCACHE = \"{}\"\n{env}",
+                cache.display()
+            ),
+        );
+        let sum = corpus().join("go.sum");
+        self.expect(&["lock", "--go-sum", sum.to_str().unwrap()], 0);
+        cache
+    }
+
     pub fn read_home(&self, rel: &str) -> Vec<u8> {
         std::fs::read(self.home.join(rel)).unwrap()
     }
