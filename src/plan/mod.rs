@@ -6,6 +6,7 @@ mod action;
 mod diff;
 mod render;
 mod saved;
+mod uninstall;
 #[cfg(test)]
 mod tests;
 
@@ -13,6 +14,7 @@ pub use action::{Action, FileRole, LinkRole, Sigil};
 pub use diff::{PlanError, PlanOptions, plan};
 pub use render::NO_CHANGES as NO_CHANGES_MESSAGE;
 pub use saved::SavedPlanError;
+pub use uninstall::{NOTHING_TO_UNINSTALL, UninstallOptions, uninstall};
 
 use serde::{Deserialize, Serialize};
 

@@ -165,8 +165,12 @@ fn check_undo(
             }
         }
         Undo::MoveBack { path, saved } => {
-            if !scope.in_tree(path) {
-                return Err(outside(path, "in the data dir or GOMODCACHE"));
+            // `uninstall` also moves aside a link, or a file golock created.
+            if !scope.in_tree(path) && !scope.is_file(path) && !scope.links.contains(path) {
+                return Err(outside(
+                    path,
+                    "in the data dir or GOMODCACHE, a listed profile file, the go env file or [go] link",
+                ));
             }
             expect_name(
                 saved,
