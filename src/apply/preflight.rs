@@ -70,9 +70,7 @@ fn planned_writes(plan: &Plan, layout: &Layout) -> Vec<(String, PathBuf)> {
             }
             Action::WriteFile { write_path, .. }
             | Action::RemoveBlock { write_path, .. }
-            | Action::RemoveFile { write_path, .. } => {
-                ("the file", write_path.clone())
-            }
+            | Action::RemoveFile { write_path, .. } => ("the file", write_path.clone()),
             Action::RemoveToolchain { dir, .. } => ("the toolchain", dir.clone()),
             Action::AddModule { cache, .. } | Action::RemoveModule { cache, .. } => {
                 ("the module cache", cache.join("cache"))

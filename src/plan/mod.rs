@@ -6,9 +6,9 @@ mod action;
 mod diff;
 mod render;
 mod saved;
-mod uninstall;
 #[cfg(test)]
 mod tests;
+mod uninstall;
 
 pub use action::{Action, FileRole, LinkRole, Sigil};
 pub use diff::{PlanError, PlanOptions, plan};

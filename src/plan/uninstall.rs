@@ -199,7 +199,11 @@ fn goenv_keys(observed: &Observed, layout: &Layout, b: &mut Builder, state: &mut
 /// of golock's; a link anyone else made stays.
 fn links(lock: &Lockfile, observed: &Observed, layout: &Layout, b: &mut Builder) {
     let toolchains = layout.toolchains_dir();
-    let mut found = vec![(LinkRole::Active, layout.active_link(), &observed.active_link)];
+    let mut found = vec![(
+        LinkRole::Active,
+        layout.active_link(),
+        &observed.active_link,
+    )];
     if let (Some(_), Some(extra)) = (&lock.go.link, &observed.extra_link) {
         found.push((LinkRole::Extra, extra.path.clone(), &extra.state));
     }
