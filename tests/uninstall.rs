@@ -257,9 +257,15 @@ fn uninstall_modules_removes_only_what_golock_installed() {
         .filter(|k| k.ends_with(".lock"))
         .collect();
 
-    let plain = h.expect(&["uninstall", "-y"], 0);
-    assert!(!plain.contains("remove module"), "{plain}");
+    let all = h.expect(&["uninstall", "--all", "-y"], 0);
+    assert!(!all.contains("remove module"), "{all}");
     assert!(cache.join("corp.example/files@v1.0.0").is_dir());
+    assert!(!h.root.join("toolchains").exists());
+    assert_eq!(
+        h.state()["modules"].as_array(),
+        Some(&recorded),
+        "state.json stays while it records modules"
+    );
 
     let out = h.expect(&["uninstall", "--modules", "-y"], 0);
     assert!(

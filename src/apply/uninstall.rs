@@ -2,20 +2,25 @@
 //! file and dir by dir. Only golock's own files are removed (state.json,
 //! the host lock, install manifests, cached archives named by their
 //! sha256); a dir goes only once empty, so a file another program put there
-//! survives, and so does every dir holding it. A crash midway leaves only
-//! golock's leftovers, which the next `uninstall --all` removes.
+//! survives, and so does every dir holding it. state.json stays while it
+//! still records something on the host (modules kept without `--modules`),
+//! so a later `uninstall --modules` can find them. A crash midway leaves
+//! only golock's leftovers, which the next `uninstall --all` removes.
 
 use std::path::{Path, PathBuf};
 
 use crate::fsx::{self, ResultExt};
 use crate::host::layout::Layout;
+use crate::host::state::State;
 
 /// Remove golock's files and then its empty dirs; returns what stays
 /// (dirs that still hold something not golock's).
 pub fn remove_data_dir(layout: &Layout) -> Result<Vec<PathBuf>, fsx::FsError> {
     remove_own_files(&layout.root.join("manifests"), is_manifest)?;
     remove_own_files(&layout.root.join("cache"), is_sha256_name)?;
-    fsx::remove_file_opt(&layout.state_file())?;
+    if records_nothing(layout) {
+        fsx::remove_file_opt(&layout.state_file())?;
+    }
     let mut kept = Vec::new();
     for dir in [
         layout.toolchains_dir(),
@@ -34,6 +39,16 @@ pub fn remove_data_dir(layout: &Layout) -> Result<Vec<PathBuf>, fsx::FsError> {
         kept.push(layout.root.clone());
     }
     Ok(kept)
+}
+
+/// An unreadable state.json is not golock's to judge: it stays.
+fn records_nothing(layout: &Layout) -> bool {
+    State::load(&layout.state_file()).is_ok_and(|s| {
+        s.modules.is_empty()
+            && s.toolchains.is_empty()
+            && s.profile_blocks.is_empty()
+            && s.goenv_keys.is_empty()
+    })
 }
 
 fn is_manifest(name: &str) -> bool {

@@ -208,14 +208,14 @@ fn links(lock: &Lockfile, observed: &Observed, layout: &Layout, b: &mut Builder)
         found.push((LinkRole::Extra, extra.path.clone(), &extra.state));
     }
     for (role, link, link_state) in found {
-        if let LinkState::Link { target } = link_state {
-            if is_toolchain_dir(target, &toolchains) {
-                b.actions.push(Action::RemoveLink {
-                    role,
-                    link,
-                    target: target.clone(),
-                });
-            }
+        if let LinkState::Link { target } = link_state
+            && is_toolchain_dir(target, &toolchains)
+        {
+            b.actions.push(Action::RemoveLink {
+                role,
+                link,
+                target: target.clone(),
+            });
         }
     }
 }

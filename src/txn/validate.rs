@@ -525,6 +525,27 @@ mod tests {
         assert!(p[0].contains("is not in the data dir"), "{p:?}");
     }
 
+    /// `uninstall` moves a listed file or a managed link aside; any other
+    /// path outside the data dir and GOMODCACHE stays refused.
+    #[test]
+    fn moving_back_a_listed_file_or_link_is_accepted_and_nothing_else() {
+        let f = fixture();
+        let move_back = |path: PathBuf| Undo::MoveBack {
+            saved: fsx::sibling_temp(&path, &format!("aside-{ID}-1")),
+            path,
+        };
+        assert_eq!(
+            check(&f, move_back(f.home.join(".profile"))),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            check(&f, move_back(f.scope.root.join("go"))),
+            Vec::<String>::new()
+        );
+        let p = check(&f, move_back(f.home.join(".ssh/authorized_keys")));
+        assert!(p[0].contains("a listed profile file"), "{p:?}");
+    }
+
     #[test]
     fn a_private_staging_name_outside_a_tree_is_refused() {
         let f = fixture();
