@@ -11,6 +11,7 @@ mod scope;
 pub mod settle;
 pub mod sources;
 mod toolchain;
+pub mod uninstall;
 
 use std::path::PathBuf;
 
@@ -252,6 +253,16 @@ fn run(
             txn.write_file(write_path, &after.0, FileStep::Profile)?;
         }
         Action::RemoveToolchain { dir, .. } => txn.move_aside(dir, RenameStep::Prune)?,
+        Action::RemoveLink { link, .. } => txn.move_aside(link, RenameStep::Link)?,
+        Action::RemoveFile {
+            write_path,
+            before_sha256,
+            ..
+        } => {
+            ensure_unchanged(write_path, Some(before_sha256.as_str()))?;
+            // Recovery's checks and its tests cover the prune step's rename.
+            txn.move_aside(write_path, RenameStep::Prune)?;
+        }
         Action::RemoveModule { .. } => modules::remove(action, txn)?,
         Action::AddModule { .. } => {}
     }

@@ -65,10 +65,12 @@ fn planned_writes(plan: &Plan, layout: &Layout) -> Vec<(String, PathBuf)> {
             Action::InstallToolchain { target, .. } | Action::ReinstallToolchain { target, .. } => {
                 ("the toolchain", target.clone())
             }
-            Action::SwitchLink { link, .. } => ("the link", link.clone()),
-            Action::WriteFile { write_path, .. } | Action::RemoveBlock { write_path, .. } => {
-                ("the file", write_path.clone())
+            Action::SwitchLink { link, .. } | Action::RemoveLink { link, .. } => {
+                ("the link", link.clone())
             }
+            Action::WriteFile { write_path, .. }
+            | Action::RemoveBlock { write_path, .. }
+            | Action::RemoveFile { write_path, .. } => ("the file", write_path.clone()),
             Action::RemoveToolchain { dir, .. } => ("the toolchain", dir.clone()),
             Action::AddModule { cache, .. } | Action::RemoveModule { cache, .. } => {
                 ("the module cache", cache.join("cache"))

@@ -94,7 +94,7 @@ fn apply_options(ctx: &Context, args: &ApplyArgs) -> apply::Options {
 
 /// Ask like terraform when a person is at the terminal; scripts and CI
 /// (stdin not a terminal) are not asked.
-fn confirmed() -> Result<bool> {
+pub(super) fn confirmed() -> Result<bool> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Ok(true);

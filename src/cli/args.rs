@@ -79,6 +79,10 @@ pub enum Command {
     /// Rehash installed modules (and what go.sum says) against golock.toml:
     /// 0 all good, 2 mismatches, 1 error
     Verify(VerifyArgs),
+    /// Remove what golock put on this host (profile blocks, go env keys, the
+    /// link), under a journal; `--all` also its toolchains and data dir,
+    /// `--modules` the modules it installed
+    Uninstall(UninstallArgs),
     /// Print a shell completion script (bash, zsh or fish)
     ///
     /// For example `golock completions bash >
@@ -112,6 +116,27 @@ pub enum CompletionShell {
     Bash,
     Zsh,
     Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Also remove the toolchains golock installed, then its data dir
+    /// (golock's own files; a dir only once empty)
+    #[arg(long)]
+    pub all: bool,
+    /// Also remove the modules golock installed into the module cache
+    /// (never what the go command put there)
+    #[arg(long)]
+    pub modules: bool,
+    /// Remove a golock block that was edited by hand too
+    #[arg(long)]
+    pub force: bool,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
+    /// Fail at once if another golock holds the lock
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 //! work from a user's edits (the hash of each managed profile block, the keys
 //! it set in the go env file, the toolchains it installed).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,15 @@ pub struct State {
     /// listed): a journal of that apply may still name them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed_blocks: Vec<PathBuf>,
+    /// Modules (`path@version`) golock installed into the module cache, so
+    /// `uninstall --modules` removes those and never what the go command put there.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub modules: BTreeSet<String>,
+    /// Profile files and the go env file golock created (they did not
+    /// exist before its first write): `uninstall` removes one that is empty
+    /// once golock's part is out.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub created_files: BTreeSet<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

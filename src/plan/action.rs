@@ -113,7 +113,24 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         rehash: bool,
     },
-    /// Remove a cached module golock.toml does not lock (--prune-modules).
+    /// Remove a link golock made to one of its toolchains (`uninstall`);
+    /// moved aside under the journal until commit.
+    RemoveLink {
+        role: LinkRole,
+        link: PathBuf,
+        target: PathBuf,
+    },
+    /// Remove a file golock created that is empty once its part is out
+    /// (`uninstall`); moved aside under the journal until commit.
+    RemoveFile {
+        role: FileRole,
+        path: PathBuf,
+        write_path: PathBuf,
+        before_sha256: String,
+        diff: String,
+    },
+    /// Remove a cached module golock.toml does not lock (--prune-modules),
+    /// or one golock installed (`uninstall --modules`).
     RemoveModule {
         path: String,
         version: String,
@@ -138,6 +155,7 @@ impl Action {
             Action::AddModule { repair: None, .. } => Sigil::Add,
             Action::AddModule { .. } => Sigil::Change,
             Action::RemoveModule { .. } => Sigil::Remove,
+            Action::RemoveLink { .. } | Action::RemoveFile { .. } => Sigil::Remove,
         }
     }
 }

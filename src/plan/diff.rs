@@ -94,7 +94,7 @@ pub fn plan(
     let mut b = Builder::default();
     let mut state = observed.state.clone();
     let target = toolchain(lock, observed, layout, opts, &platform, &mut b, &mut state)?;
-    modules(lock, observed, opts, &mut b);
+    modules(lock, observed, opts, &mut b, &mut state);
     links(lock, observed, layout, &target, &mut b)?;
     profiles(lock, observed, layout, opts, &mut b, &mut state)?;
     goenv(lock, observed, layout, &mut b, &mut state)?;
@@ -103,7 +103,7 @@ pub fn plan(
         prune(lock, observed, layout, &mut b, &mut state);
     }
     if opts.prune_modules {
-        prune_modules(observed, &mut b);
+        prune_modules(observed, &mut b, &mut state);
     }
     Ok(Plan {
         format_version: FORMAT_VERSION,
@@ -281,7 +281,13 @@ fn archive_sources(
         .collect()
 }
 
-fn modules(lock: &Lockfile, observed: &Observed, opts: &PlanOptions, b: &mut Builder) {
+fn modules(
+    lock: &Lockfile,
+    observed: &Observed,
+    opts: &PlanOptions,
+    b: &mut Builder,
+    state: &mut State,
+) {
     let Some(cached) = &observed.modules else {
         return;
     };
@@ -300,6 +306,7 @@ fn modules(lock: &Lockfile, observed: &Observed, opts: &PlanOptions, b: &mut Bui
             Some(ModuleState::Damaged { reason }) => (Some(reason.clone()), true),
             _ => (None, false),
         };
+        state.modules.insert(key.to_string());
         b.actions.push(Action::AddModule {
             path: key.path.clone(),
             version: key.version.clone(),
@@ -319,11 +326,12 @@ fn modules(lock: &Lockfile, observed: &Observed, opts: &PlanOptions, b: &mut Bui
     }
 }
 
-fn prune_modules(observed: &Observed, b: &mut Builder) {
+fn prune_modules(observed: &Observed, b: &mut Builder, state: &mut State) {
     let Some(cached) = &observed.modules else {
         return;
     };
     for (path, version) in &cached.unlocked {
+        state.modules.remove(&format!("{path}@{version}"));
         b.actions.push(Action::RemoveModule {
             path: path.clone(),
             version: version.clone(),
@@ -426,6 +434,9 @@ fn profiles(
         let new = profile::splice(old, span.as_ref(), &block);
         let written = written_block_hash(&new).map_err(|source| markers(file, source))?;
         state.profile_blocks.insert(file.path.clone(), written);
+        if file.content.is_none() {
+            state.created_files.insert(file.path.clone());
+        }
         write_file(FileRole::Profile, file, new, layout, b);
     }
     Ok(())
@@ -560,6 +571,9 @@ fn goenv(
     state.goenv_keys = set.iter().map(|(k, _)| k.clone()).collect();
     if file.content.is_none() && set.is_empty() {
         return Ok(());
+    }
+    if file.content.is_none() {
+        state.created_files.insert(file.path.clone());
     }
     write_file(FileRole::GoEnv, file, new, layout, b);
     Ok(())

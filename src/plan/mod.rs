@@ -8,11 +8,13 @@ mod render;
 mod saved;
 #[cfg(test)]
 mod tests;
+mod uninstall;
 
 pub use action::{Action, FileRole, LinkRole, Sigil};
 pub use diff::{PlanError, PlanOptions, plan};
 pub use render::NO_CHANGES as NO_CHANGES_MESSAGE;
 pub use saved::SavedPlanError;
+pub use uninstall::{NOTHING_TO_UNINSTALL, UninstallOptions, uninstall};
 
 use serde::{Deserialize, Serialize};
 

@@ -98,6 +98,25 @@ impl Action {
                 Some(why) => format!("module {path}@{version} (repair: {why})"),
                 None => format!("module {path}@{version}"),
             },
+            Action::RemoveLink { role, link, target } => {
+                let what = match role {
+                    LinkRole::Active => "link",
+                    LinkRole::Extra => "system link",
+                };
+                format!("remove {what} {} -> {}", link.display(), target.display())
+            }
+            Action::RemoveFile {
+                role,
+                path,
+                write_path,
+                ..
+            } => {
+                let shown = shown_path(path, write_path);
+                match role {
+                    FileRole::Profile => format!("remove {shown} (golock created it)"),
+                    FileRole::GoEnv => format!("remove go env file {shown} (golock created it)"),
+                }
+            }
             Action::RemoveModule { path, version, .. } => {
                 format!("remove module {path}@{version}")
             }
@@ -106,7 +125,9 @@ impl Action {
 
     pub fn diff(&self) -> Option<&str> {
         match self {
-            Action::WriteFile { diff, .. } | Action::RemoveBlock { diff, .. }
+            Action::WriteFile { diff, .. }
+            | Action::RemoveBlock { diff, .. }
+            | Action::RemoveFile { diff, .. }
                 if !diff.is_empty() =>
             {
                 Some(diff)

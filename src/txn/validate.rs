@@ -165,8 +165,12 @@ fn check_undo(
             }
         }
         Undo::MoveBack { path, saved } => {
-            if !scope.in_tree(path) {
-                return Err(outside(path, "in the data dir or GOMODCACHE"));
+            // `uninstall` also moves aside a link, or a file golock created.
+            if !scope.in_tree(path) && !scope.is_file(path) && !scope.links.contains(path) {
+                return Err(outside(
+                    path,
+                    "in the data dir or GOMODCACHE, a listed profile file, the go env file or [go] link",
+                ));
             }
             expect_name(
                 saved,
@@ -519,6 +523,27 @@ mod tests {
             },
         );
         assert!(p[0].contains("is not in the data dir"), "{p:?}");
+    }
+
+    /// `uninstall` moves a listed file or a managed link aside; any other
+    /// path outside the data dir and GOMODCACHE stays refused.
+    #[test]
+    fn moving_back_a_listed_file_or_link_is_accepted_and_nothing_else() {
+        let f = fixture();
+        let move_back = |path: PathBuf| Undo::MoveBack {
+            saved: fsx::sibling_temp(&path, &format!("aside-{ID}-1")),
+            path,
+        };
+        assert_eq!(
+            check(&f, move_back(f.home.join(".profile"))),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            check(&f, move_back(f.scope.root.join("go"))),
+            Vec::<String>::new()
+        );
+        let p = check(&f, move_back(f.home.join(".ssh/authorized_keys")));
+        assert!(p[0].contains("a listed profile file"), "{p:?}");
     }
 
     #[test]
