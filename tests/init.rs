@@ -9,6 +9,7 @@ mod support;
 use support::{Host, NEW, archive, digest, says};
 
 const BEGIN: &str = "# >>> golock >>>";
+const HINT: &str = "open a new shell or run `. ~/.profile`";
 
 /// A host whose repo has this go.mod.
 fn repo_with(go_mod: &str) -> Host {
@@ -157,7 +158,8 @@ fn init_lock_plan_apply_installs_the_toolchain_and_writes_the_profiles() {
     );
     let plan = h.expect(&["plan"], 0);
     assert!(says(&plan, &format!("install go{NEW}")), "{plan}");
-    h.succeed(&["apply", "-y"]);
+    let applied = support::combined_output(&h.succeed(&["apply", "-y"]));
+    assert!(says(&applied, HINT), "first apply hints: {applied}");
     assert!(h.active_go_version().contains(NEW), "toolchain installed");
     for profile in [".profile", ".bashrc"] {
         let body = String::from_utf8(h.read_home(profile)).unwrap();
@@ -169,4 +171,50 @@ fn init_lock_plan_apply_installs_the_toolchain_and_writes_the_profiles() {
         "a new login shell finds the toolchain"
     );
     h.expect(&["check"], 0);
+}
+
+/// The hint names the first profile file that gets a new block, on stderr,
+/// and only on the apply that creates it; never with --quiet.
+#[test]
+fn the_new_shell_hint_follows_only_the_apply_that_creates_a_block() {
+    let h = Host::new();
+    let env = |value: &str| {
+        format!("[env]\nFOO = \"{value}\"\n\n[profile]\nfiles = [\"~/.bashrc\", \"~/.profile\"]\n")
+    };
+    h.lock(NEW, &env("1"));
+    std::fs::write(h.home.join(".bashrc"), "alias ll='ls -l'\n").unwrap();
+    let first = h.succeed(&["apply", "-y"]);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        says(&stderr, "open a new shell or run `. ~/.bashrc`"),
+        "the first file listed, on stderr: {stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&first.stdout).contains("new shell"));
+
+    let before = h.read_home(".bashrc");
+    h.lock(NEW, &env("2"));
+    let update = support::combined_output(&h.succeed(&["apply", "-y"]));
+    assert_ne!(h.read_home(".bashrc"), before, "the block was updated");
+    assert!(
+        !update.contains("new shell"),
+        "no hint on an update: {update}"
+    );
+
+    // A block that is new in one file: the hint names that file; -q says nothing.
+    let profile = String::from_utf8(h.read_home(".profile")).unwrap();
+    std::fs::write(h.home.join(".profile"), "export A=1\n").unwrap();
+    let readded = support::combined_output(&h.succeed(&["apply", "-y"]));
+    assert!(says(&readded, HINT), "{readded}");
+    assert!(profile.contains(BEGIN));
+    std::fs::write(h.home.join(".bashrc"), "").unwrap();
+    let quiet = h.succeed(&["-q", "apply", "-y"]);
+    assert!(
+        quiet.stderr.is_empty() && quiet.stdout.is_empty(),
+        "{quiet:?}"
+    );
+    assert!(
+        String::from_utf8(h.read_home(".bashrc"))
+            .unwrap()
+            .contains(BEGIN)
+    );
 }

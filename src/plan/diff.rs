@@ -426,7 +426,7 @@ fn profiles(
         let new = profile::splice(old, span.as_ref(), &block);
         let written = written_block_hash(&new).map_err(|source| markers(file, source))?;
         state.profile_blocks.insert(file.path.clone(), written);
-        write_file(FileRole::Profile, file, new, layout, b);
+        write_file(FileRole::Profile, file, new, span.is_none(), layout, b);
     }
     Ok(())
 }
@@ -561,11 +561,18 @@ fn goenv(
     if file.content.is_none() && set.is_empty() {
         return Ok(());
     }
-    write_file(FileRole::GoEnv, file, new, layout, b);
+    write_file(FileRole::GoEnv, file, new, false, layout, b);
     Ok(())
 }
 
-fn write_file(role: FileRole, file: &ObservedFile, new: Vec<u8>, layout: &Layout, b: &mut Builder) {
+fn write_file(
+    role: FileRole,
+    file: &ObservedFile,
+    new: Vec<u8>,
+    adds_block: bool,
+    layout: &Layout,
+    b: &mut Builder,
+) {
     let shown = layout.display_path(&file.path);
     if file.content.as_deref() == Some(new.as_slice()) {
         b.in_place.push(format!("{shown} is up to date"));
@@ -582,6 +589,7 @@ fn write_file(role: FileRole, file: &ObservedFile, new: Vec<u8>, layout: &Layout
             .map(|c| hex::encode(Sha256::digest(c))),
         diff: profile::unified_diff(&shown, old, &new),
         after: Content(new),
+        adds_block,
     });
 }
 
