@@ -76,6 +76,12 @@ fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<
         "Apply complete! {} installed, {} changed, {} removed.",
         s.install, s.change, s.remove
     ));
+    if let Some(profile) = plan.first_new_profile_block() {
+        ctx.say(format!(
+            "Shells started before this apply lack golock's settings: open a new shell or run `. {}`.",
+            ctx.layout.display_path(profile)
+        ));
+    }
     Ok(exit::OK)
 }
 

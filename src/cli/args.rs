@@ -236,6 +236,28 @@ pub struct InitArgs {
     /// The repo dir holding go.mod and go.sum (default: current dir)
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
+    /// The Go release to lock, 1.N.P (default: go.mod's toolchain line, else
+    /// its go line when that names a release)
+    #[arg(long, value_name = "X.Y.Z", value_parser = go_release)]
+    pub go_version: Option<String>,
+    /// A mirror for [go] mirrors: a URL or a directory holding the Go
+    /// archives (repeatable; default: a commented example)
+    #[arg(long = "mirror", value_name = "URL|DIR")]
+    pub mirrors: Vec<String>,
+    /// A shell profile for [profile] files, e.g. ~/.zshrc (repeatable;
+    /// default: ~/.profile and ~/.bashrc)
+    #[arg(long = "profile", value_name = "FILE")]
+    pub profiles: Vec<String>,
+}
+
+/// `--go-version`: a Go release, `1.N.P`.
+fn go_release(value: &str) -> std::result::Result<String, String> {
+    match crate::lockfile::gomod::is_release_version(value) {
+        true => Ok(value.to_string()),
+        false => Err(format!(
+            "expected a Go release 1.N.P, e.g. 1.25.0 (got {value:?})"
+        )),
+    }
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -38,8 +38,26 @@ pub enum GoModError {
     )]
     NoModule { path: PathBuf },
     #[error("{} has no go or toolchain line", path.display())]
-    #[diagnostic(code(golock::no_go_version), help("add `go 1.N.P` to go.mod"))]
+    #[diagnostic(
+        code(golock::no_go_version),
+        help("pass the Go release to install, e.g. `golock init --go-version 1.25.0`")
+    )]
     NoGoVersion { path: PathBuf },
+    #[error(
+        "{}: line {line} `{text}` is a language version, not a Go release to install",
+        path.display()
+    )]
+    #[diagnostic(
+        code(golock::init::no_release),
+        help(
+            "pass the Go release to install, e.g. `golock init --go-version 1.25.0` (or add `toolchain go1.N.P` to go.mod)"
+        )
+    )]
+    NotARelease {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
     #[error("golock.toml is incomplete for this host (--locked):\n  {problems}")]
     #[diagnostic(
         code(golock::locked),
@@ -114,15 +132,66 @@ pub fn parse_go_sum(
 
 /// The Go version go.mod asks for: its `toolchain` line, else its `go` line.
 pub fn required_go(go_mod: &str) -> Option<String> {
-    let directive = |name: &str| {
-        go_mod.lines().find_map(|l| {
-            let mut words = l.split("//").next()?.split_whitespace();
-            (words.next()? == name).then(|| words.next().map(str::to_string))?
+    directive(go_mod, "toolchain")
+        .map(|d| d.value.trim_start_matches("go").to_string())
+        .or_else(|| directive(go_mod, "go").map(|d| d.value))
+}
+
+/// One `name value` line of go.mod, with its 1-based line number.
+struct Directive {
+    line: usize,
+    text: String,
+    value: String,
+}
+
+fn directive(go_mod: &str, name: &str) -> Option<Directive> {
+    go_mod.lines().enumerate().find_map(|(i, l)| {
+        let code = l.split("//").next()?;
+        let mut words = code.split_whitespace();
+        (words.next()? == name).then_some(())?;
+        Some(Directive {
+            line: i + 1,
+            text: code.trim().to_string(),
+            value: words.next()?.to_string(),
         })
+    })
+}
+
+/// `1.N.P` exactly: the shape `--go-version` takes.
+pub fn is_release_version(v: &str) -> bool {
+    crate::lockfile::syntax::is_go_version(v) && v.matches('.').count() == 2
+}
+
+/// A version that names a Go release one can download: 1.21 and later
+/// with a patch or pre-release suffix (`1.25.0`, `1.22rc1`); `1.15` or
+/// `1.22` name only a language version.
+fn names_release(v: &str) -> bool {
+    let (major, minor, patch, _, _) = parse_go_version(v);
+    crate::lockfile::syntax::is_go_version(v) && patch != -2 && (major, minor) >= (1, 21)
+}
+
+/// The Go release `golock init` locks for go.mod: its `toolchain` line
+/// (`go1.27.3` → `1.27.3`), else a `go` line naming a release.
+pub fn release_to_install(go_mod: &str, path: &Path) -> Result<String, GoModError> {
+    let not_a_release = |d: Directive| GoModError::NotARelease {
+        path: path.to_path_buf(),
+        line: d.line,
+        text: d.text,
     };
-    directive("toolchain")
-        .map(|t| t.trim_start_matches("go").to_string())
-        .or_else(|| directive("go"))
+    if let Some(toolchain) = directive(go_mod, "toolchain") {
+        let version = toolchain.value.trim_start_matches("go").to_string();
+        return match names_release(&version) {
+            true => Ok(version),
+            false => Err(not_a_release(toolchain)),
+        };
+    }
+    match directive(go_mod, "go") {
+        Some(go) if names_release(&go.value) => Ok(go.value),
+        Some(go) => Err(not_a_release(go)),
+        None => Err(GoModError::NoGoVersion {
+            path: path.to_path_buf(),
+        }),
+    }
 }
 
 /// Compare Go release versions (`1.21`, `1.21.3`, `1.22rc1`) as the go command does.
@@ -254,18 +323,32 @@ pub fn ensure_complete_for_host(lock: &Lockfile) -> Result<(), GoModError> {
     })
 }
 
+/// What `golock init` was told beyond go.mod and go.sum.
+#[derive(Debug, Clone, Default)]
+pub struct StarterOptions {
+    /// `--go-version`: overrides go.mod.
+    pub go_version: Option<String>,
+    /// `--mirror`: `[go] mirrors`, as they go into golock.toml.
+    pub mirrors: Vec<String>,
+    /// `--profile`: replaces the default `[profile] files`.
+    pub profile_files: Vec<String>,
+}
+
+const DEFAULT_PROFILE_FILES: [&str; 2] = ["~/.profile", "~/.bashrc"];
+
 /// The starter golock.toml `golock init` writes for the repo in `repo_dir`:
-/// the Go version go.mod asks for, and go.sum's modules when there is one.
-pub fn starter_lockfile(repo_dir: &Path) -> Result<String, GoModError> {
+/// the Go release go.mod asks for (or `--go-version`), the mirrors and
+/// profile files given, and go.sum's modules when there is one.
+pub fn starter_lockfile(repo_dir: &Path, opts: &StarterOptions) -> Result<String, GoModError> {
     let go_mod_path = repo_dir.join("go.mod");
     let go_mod = fsx::read_opt(&go_mod_path)?.ok_or_else(|| GoModError::NoModule {
         path: go_mod_path.clone(),
     })?;
-    let version = required_go(&String::from_utf8_lossy(&go_mod))
-        .ok_or(GoModError::NoGoVersion { path: go_mod_path })?;
-    let text = format!(
-        "# Written by `golock init` from go.mod and go.sum. Add [go] mirrors and\n# run `golock lock` to record the Go archive checksums.\nschema = 1\n\n[go]\nversion = \"{version}\"\nmirrors = []\n\n[go.archives]\n\n[env]\nGOTOOLCHAIN = \"local\"\n"
-    );
+    let version = match &opts.go_version {
+        Some(v) => v.clone(),
+        None => release_to_install(&String::from_utf8_lossy(&go_mod), &go_mod_path)?,
+    };
+    let text = starter_text(&version, opts);
     let go_sum = repo_dir.join("go.sum");
     if !go_sum.exists() {
         return Ok(text);
@@ -273,6 +356,38 @@ pub fn starter_lockfile(repo_dir: &Path) -> Result<String, GoModError> {
     let mut editor = crate::lockfile::edit::Editor::parse(&text)?;
     editor.set_modules(&read_go_sum(&go_sum)?)?;
     Ok(editor.finish())
+}
+
+fn starter_text(version: &str, opts: &StarterOptions) -> String {
+    let mirrors = if opts.mirrors.is_empty() {
+        "# Where `golock lock` and `golock apply` find the Go archives: URLs or\n\
+         # directories holding go1.N.P.<os>-<arch>.tar.gz (and SHA256SUMS), e.g.\n\
+         # mirrors = [\"https://go.dev/dl/\", \"/srv/go-mirror\"]\n"
+            .to_string()
+    } else {
+        format!(
+            "# Where `golock lock` and `golock apply` find the Go archives.\nmirrors = {}\n",
+            toml_array(&opts.mirrors)
+        )
+    };
+    let profile_files = if opts.profile_files.is_empty() {
+        toml_array(&DEFAULT_PROFILE_FILES)
+    } else {
+        toml_array(&opts.profile_files)
+    };
+    format!(
+        "# Written by `golock init` from go.mod and go.sum. Run `golock lock` to\n\
+         # record the Go archive checksums, then `golock plan` and `golock apply`.\n\
+         schema = 1\n\n[go]\nversion = \"{version}\"\n{mirrors}\n[go.archives]\n\n\
+         [env]\nGOTOOLCHAIN = \"local\"\n\n\
+         # The shell profiles that get golock's block (PATH and [env]).\n\
+         [profile]\nfiles = {profile_files}\n"
+    )
+}
+
+/// `["a", "b"]`, each item quoted and escaped as TOML.
+fn toml_array<S: AsRef<str>>(items: &[S]) -> String {
+    toml_edit::Array::from_iter(items.iter().map(AsRef::as_ref)).to_string()
 }
 
 #[cfg(test)]
@@ -308,6 +423,71 @@ mod tests {
             Some("1.22.5")
         );
         assert_eq!(required_go("module m\n"), None);
+    }
+
+    #[test]
+    fn init_installs_the_toolchain_line_or_a_go_line_naming_a_release() {
+        let go_mod = Path::new("go.mod");
+        let release = |text: &str| release_to_install(text, go_mod);
+        assert_eq!(
+            release("module m\ngo 1.21\ntoolchain go1.27.3\n").unwrap(),
+            "1.27.3"
+        );
+        assert_eq!(release("module m\n\ngo 1.25.0 // x\n").unwrap(), "1.25.0");
+        assert_eq!(release("module m\ngo 1.22rc1\n").unwrap(), "1.22rc1");
+        for (text, line, directive) in [
+            ("module m\n\ngo 1.15\n", 3, "go 1.15"),
+            ("module m\ngo 1.22\n", 2, "go 1.22"),
+            ("module m\ngo 1.20.3\n", 2, "go 1.20.3"),
+            (
+                "module m\ngo 1.21\ntoolchain go1.22\n",
+                3,
+                "toolchain go1.22",
+            ),
+        ] {
+            match release(text) {
+                Err(GoModError::NotARelease {
+                    line: l, text: t, ..
+                }) => {
+                    assert_eq!((l, t.as_str()), (line, directive), "{text}")
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            release("module m\n"),
+            Err(GoModError::NoGoVersion { .. })
+        ));
+        assert!(is_release_version("1.25.0"));
+        for bad in ["1.25", "1.25.x", "go1.25.0", "1.25.0.1", "1.22rc1", ""] {
+            assert!(!is_release_version(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_starter_lockfile_lists_profiles_and_mirrors_as_toml() {
+        let opts = StarterOptions {
+            go_version: Some("1.25.0".into()),
+            mirrors: vec!["https://go.dev/dl/".into(), "dir \"q\"".into()],
+            profile_files: vec!["~/.zshrc".into()],
+        };
+        let text = starter_text("1.25.0", &opts);
+        let parsed: toml::Table = toml::from_str(&text).unwrap();
+        let mirrors = parsed["go"]["mirrors"].as_array().unwrap();
+        let mirrors: Vec<&str> = mirrors.iter().filter_map(|m| m.as_str()).collect();
+        assert_eq!(mirrors, ["https://go.dev/dl/", "dir \"q\""], "{text}");
+        assert!(text.contains("\nfiles = [\"~/.zshrc\"]\n"), "{text}");
+        let text = starter_text("1.25.0", &StarterOptions::default());
+        assert!(
+            text.contains("\n# mirrors = [\"https://go.dev/dl/\", \"/srv/go-mirror\"]\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nfiles = [\"~/.profile\", \"~/.bashrc\"]\n"),
+            "{text}"
+        );
+        let parsed: toml::Table = toml::from_str(&text).unwrap();
+        assert!(parsed["go"].get("mirrors").is_none(), "{text}");
     }
 
     #[test]

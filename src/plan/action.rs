@@ -69,6 +69,10 @@ pub enum Action {
         before_sha256: Option<String>,
         after: Content,
         diff: String,
+        /// A profile file that gets golock's block for the first time (it
+        /// had none), so shells started before apply lack it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        adds_block: bool,
     },
     /// Replace an installed toolchain that is not what golock.toml locks
     /// (another archive sha256, or files that differ from its manifest);

@@ -437,7 +437,7 @@ fn profiles(
         if file.content.is_none() {
             state.created_files.insert(file.path.clone());
         }
-        write_file(FileRole::Profile, file, new, layout, b);
+        write_file(FileRole::Profile, file, new, span.is_none(), layout, b);
     }
     Ok(())
 }
@@ -575,11 +575,18 @@ fn goenv(
     if file.content.is_none() {
         state.created_files.insert(file.path.clone());
     }
-    write_file(FileRole::GoEnv, file, new, layout, b);
+    write_file(FileRole::GoEnv, file, new, false, layout, b);
     Ok(())
 }
 
-fn write_file(role: FileRole, file: &ObservedFile, new: Vec<u8>, layout: &Layout, b: &mut Builder) {
+fn write_file(
+    role: FileRole,
+    file: &ObservedFile,
+    new: Vec<u8>,
+    adds_block: bool,
+    layout: &Layout,
+    b: &mut Builder,
+) {
     let shown = layout.display_path(&file.path);
     if file.content.as_deref() == Some(new.as_slice()) {
         b.in_place.push(format!("{shown} is up to date"));
@@ -596,6 +603,7 @@ fn write_file(role: FileRole, file: &ObservedFile, new: Vec<u8>, layout: &Layout
             .map(|c| hex::encode(Sha256::digest(c))),
         diff: profile::unified_diff(&shown, old, &new),
         after: Content(new),
+        adds_block,
     });
 }
 

@@ -55,6 +55,20 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()
     }
+
+    /// The first profile file (in golock.toml's order) this plan gives
+    /// golock's block for the first time, if any.
+    pub fn first_new_profile_block(&self) -> Option<&std::path::Path> {
+        self.actions.iter().find_map(|a| match a {
+            Action::WriteFile {
+                role: FileRole::Profile,
+                adds_block: true,
+                path,
+                ..
+            } => Some(path.as_path()),
+            _ => None,
+        })
+    }
 }
 
 impl Summary {

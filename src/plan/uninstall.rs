@@ -192,6 +192,7 @@ fn goenv_keys(observed: &Observed, layout: &Layout, b: &mut Builder, state: &mut
         before_sha256: Some(before_sha256),
         after: Content(new),
         diff,
+        adds_block: false,
     });
 }
 
