@@ -79,6 +79,10 @@ pub enum Command {
     /// Rehash installed modules (and what go.sum says) against golock.toml:
     /// 0 all good, 2 mismatches, 1 error
     Verify(VerifyArgs),
+    /// Show what golock manages here: the active and installed toolchains,
+    /// the module cache, profile blocks, a pending journal, the last apply
+    /// (reads only; always exits 0 unless it cannot read)
+    Status(StatusArgs),
     /// Print a shell completion script (bash, zsh or fish)
     ///
     /// For example `golock completions bash >
@@ -127,6 +131,16 @@ pub struct VerifyArgs {
     /// Check only the module cache (what `go mod verify` checks)
     #[arg(long)]
     pub modules_only: bool,
+    /// Print the mismatches as JSON (schemas/verify.schema.json)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the status as JSON (schemas/status.schema.json)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -351,6 +365,9 @@ pub struct CheckArgs {
     /// edited by hand as drift
     #[arg(long)]
     pub force: bool,
+    /// Print the drift as JSON (schemas/check.schema.json)
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl CheckArgs {

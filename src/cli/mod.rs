@@ -18,6 +18,7 @@ mod output;
 mod plan;
 mod progress;
 mod recover;
+mod status;
 mod verify;
 
 pub use args::*;
@@ -99,6 +100,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Init(args) => init::run(&ctx, args),
         Command::Bundle(args) => bundle::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
+        Command::Status(args) => status::run(&ctx, args),
         Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
     }
 }
