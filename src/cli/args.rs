@@ -131,7 +131,7 @@ pub struct VerifyArgs {
     /// Check only the module cache (what `go mod verify` checks)
     #[arg(long)]
     pub modules_only: bool,
-    /// Print the mismatches as JSON (schemas/verify.schema.json)
+    /// Print the mismatches as JSON (schemas/drift.schema.json)
     #[arg(long)]
     pub json: bool,
 }
@@ -365,7 +365,7 @@ pub struct CheckArgs {
     /// edited by hand as drift
     #[arg(long)]
     pub force: bool,
-    /// Print the drift as JSON (schemas/check.schema.json)
+    /// Print the drift as JSON (schemas/drift.schema.json)
     #[arg(long)]
     pub json: bool,
 }

@@ -103,6 +103,22 @@ impl Context {
             .collect())
     }
 
+    /// [`Context::pending_lines`] as findings: `golock recover` fixes them.
+    pub fn pending_findings(&self) -> Result<Vec<crate::host::verify::Finding>> {
+        Ok(txn::pending(&self.layout)?
+            .iter()
+            .map(|p| crate::host::verify::Finding {
+                kind: "pending_journal".to_string(),
+                path: Some(p.journal.display().to_string()),
+                module: None,
+                expected: Some("no journal".to_string()),
+                actual: Some(p.to_string()),
+                message: p.to_string(),
+                fix: "golock recover".to_string(),
+            })
+            .collect())
+    }
+
     pub fn refuse_pending(&self) -> Result<()> {
         match self.pending_lines()?.into_iter().next() {
             Some(pending) => Err(CommandError::Pending { pending }),
