@@ -285,6 +285,7 @@ fn check_takes_every_flag_its_help_and_readme_list() {
         ("--proxy", vec!["--proxy", &proxy]),
         ("--from-cache", vec!["--from-cache", &elsewhere]),
         ("--force", vec!["--force"]),
+        ("--json", vec!["--json"]),
     ];
     let mut tested: Vec<&str> = runs.iter().map(|(flag, _)| *flag).collect();
     let mut listed = readme_check_flags();

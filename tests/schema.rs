@@ -4,6 +4,9 @@
 // Tests set up and inspect the host directly, not through golock::fsx.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use golock::lockfile::{LockfileError, parse};
@@ -458,4 +461,138 @@ fn malformed_toml_is_a_syntax_error() {
         "syntax",
     );
     assert_parser_rejects("duplicate key", "schema = 1\nschema = 1\n", "syntax");
+}
+
+/// A validator for one of the command output schemas in `schemas/`.
+fn output_validator(name: &str) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(repo_path(&format!("schemas/{name}"))).unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    jsonschema::validator_for(&schema).expect("the schema itself is valid")
+}
+
+/// Run golock with `args`, expect `code`, and check its stdout against the
+/// schema; the parsed document.
+fn checked_output(
+    h: &support::Host,
+    validator: &jsonschema::Validator,
+    args: &[&str],
+    code: i32,
+) -> Value {
+    let out = h.golock().args(args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}: {}",
+        support::combined_output(&out)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{args:?}: {errors:?}\n{doc:#}");
+    doc
+}
+
+fn kinds(doc: &Value) -> Vec<&str> {
+    doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn status_json_matches_its_schema_before_and_after_apply() {
+    let validator = output_validator("status.schema.json");
+    let h = support::Host::new();
+    let fresh = checked_output(&h, &validator, &["status", "--json"], 0);
+    assert_eq!(fresh["toolchains"].as_array().unwrap().len(), 0);
+    h.lock(support::NEW, support::Host::standard_extra());
+    h.expect(&["apply", "-y"], 0);
+    let applied = checked_output(&h, &validator, &["status", "--json"], 0);
+    assert_eq!(applied["toolchains"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        applied["active"]["toolchain"],
+        format!("go{}", support::NEW)
+    );
+}
+
+#[test]
+fn check_and_verify_json_match_the_drift_schema_with_drift_and_damage() {
+    let validator = output_validator("drift.schema.json");
+    let h = support::Host::new();
+    h.lock(support::NEW, support::Host::standard_extra());
+    let module = "example.com/unlocked";
+    std::fs::write(
+        h.repo.join("go.sum"),
+        format!("{module} v1.0.0 {H1}\n{module} v1.0.0/go.mod {H1}\n"),
+    )
+    .unwrap();
+    let drift = checked_output(&h, &validator, &["check", "--json"], 2);
+    assert_eq!(drift["in_sync"], false);
+    let found = kinds(&drift);
+    for kind in [
+        "repo_not_locked",
+        "toolchain_missing",
+        "link",
+        "profile_block",
+    ] {
+        assert!(found.contains(&kind), "{kind} missing: {drift:#}");
+    }
+    let repo = &drift["items"][0];
+    assert_eq!(repo["module"], format!("{module}@v1.0.0"));
+    assert_eq!(repo["fix"], "golock lock");
+    let host_fixes: Vec<&Value> = drift["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] != "repo_not_locked")
+        .map(|i| &i["fix"])
+        .collect();
+    assert!(host_fixes.iter().all(|f| *f == "golock apply"), "{drift:#}");
+    // The text output is unchanged by --json's existence.
+    let text = h.expect(&["check"], 2);
+    assert!(
+        text.contains(&format!(
+            "drift: repo: {module}@v1.0.0 is in go.sum but not in golock.toml"
+        )),
+        "{text}"
+    );
+
+    std::fs::remove_file(h.repo.join("go.sum")).unwrap();
+    h.expect(&["apply", "-y"], 0);
+    let clean = checked_output(&h, &validator, &["check", "--json"], 0);
+    assert_eq!(
+        (clean["in_sync"].clone(), kinds(&clean).len()),
+        (Value::Bool(true), 0)
+    );
+    let verified = checked_output(&h, &validator, &["verify", "--json"], 0);
+    assert_eq!(verified["in_sync"], true);
+
+    let go = h
+        .root
+        .join(format!("toolchains/go{}/VERSION", support::NEW));
+    let mode = std::fs::metadata(&go).unwrap().permissions().mode();
+    std::fs::set_permissions(&go, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut version = std::fs::read(&go).unwrap();
+    version.extend_from_slice(b"tampered\n");
+    std::fs::write(&go, version).unwrap();
+    std::fs::set_permissions(&go, std::fs::Permissions::from_mode(mode)).unwrap();
+    let damage = checked_output(&h, &validator, &["verify", "--json"], 2);
+    assert_eq!(damage["in_sync"], false);
+    let item = &damage["items"][0];
+    assert_eq!(item["kind"], "toolchain_file", "{damage:#}");
+    assert_eq!(item["path"], go.display().to_string());
+    assert_eq!(item["actual"], "content changed");
+    assert_eq!(item["fix"], "golock apply --repair");
+    let text = h.expect(&["verify"], 2);
+    assert!(
+        text.contains(&format!(
+            "mismatch: go{}/VERSION: content changed",
+            support::NEW
+        )),
+        "{text}"
+    );
 }

@@ -83,6 +83,10 @@ pub enum Command {
     /// link), under a journal; `--all` also its toolchains and data dir,
     /// `--modules` the modules it installed
     Uninstall(UninstallArgs),
+    /// Show what golock manages here: the active and installed toolchains,
+    /// the module cache, profile blocks, a pending journal, the last apply
+    /// (reads only; always exits 0 unless it cannot read)
+    Status(StatusArgs),
     /// Print a shell completion script (bash, zsh or fish)
     ///
     /// For example `golock completions bash >
@@ -152,6 +156,16 @@ pub struct VerifyArgs {
     /// Check only the module cache (what `go mod verify` checks)
     #[arg(long)]
     pub modules_only: bool,
+    /// Print the mismatches as JSON (schemas/drift.schema.json)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the status as JSON (schemas/status.schema.json)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -398,6 +412,9 @@ pub struct CheckArgs {
     /// edited by hand as drift
     #[arg(long)]
     pub force: bool,
+    /// Print the drift as JSON (schemas/drift.schema.json)
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl CheckArgs {

@@ -1,23 +1,24 @@
 //! `golock check`: drift for hooks and CI, between golock.toml and the
-//! repo's go.mod/go.sum and (unless `--repo-only`) the host.
+//! repo's go.mod/go.sum and (unless `--repo-only`) the host; `--json`.
 
 use super::args::{CheckArgs, PlanFlags};
 use super::context::Context;
 use super::error::Result;
 use super::exit;
 use super::output::outln;
+use crate::host::verify::Finding;
 use crate::lockfile::gomod;
 
 pub(super) fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
     let flags = args.plan_flags();
     ctx.ensure_locked(&flags)?;
     let lock = ctx.load_lockfile()?;
-    let mut drifted: Vec<String> = gomod::drift(&lock)?
-        .into_iter()
-        .map(|d| format!("repo: {d}"))
-        .collect();
+    let mut drifted: Vec<Finding> = gomod::drift(&lock)?.iter().map(Finding::from).collect();
     if !args.repo_only {
         drifted.extend(host_drift(ctx, &flags)?);
+    }
+    if args.json {
+        outln!("{}", super::output::findings_json(&drifted))?;
     }
     if drifted.is_empty() {
         ctx.say(if args.repo_only {
@@ -27,25 +28,22 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
         });
         return Ok(exit::OK);
     }
-    for line in &drifted {
-        outln!("drift: {line}")?;
+    if !args.json {
+        for item in &drifted {
+            outln!("drift: {}", item.message)?;
+        }
     }
     ctx.say(format!("{} drifted item(s).", drifted.len()));
     Ok(exit::CHANGES)
 }
 
 /// A pending journal, and every action a plan would take.
-fn host_drift(ctx: &Context, flags: &PlanFlags) -> Result<Vec<String>> {
-    let mut drifted: Vec<String> = ctx
-        .pending_lines()?
-        .into_iter()
-        .map(|p| format!("host: {p}"))
-        .collect();
+fn host_drift(ctx: &Context, flags: &PlanFlags) -> Result<Vec<Finding>> {
+    let mut drifted = ctx.pending_findings()?;
+    for pending in &mut drifted {
+        pending.message = format!("host: {}", pending.message);
+    }
     let (_, _, plan) = ctx.compute_plan(&ctx.plan_options(flags)?)?;
-    drifted.extend(
-        plan.actions
-            .iter()
-            .map(|a| format!("host: {}", a.headline())),
-    );
+    drifted.extend(plan.actions.iter().map(|a| a.finding()));
     Ok(drifted)
 }

@@ -63,17 +63,23 @@ impl Context {
     /// [`Context::load_lockfile`] for `golock lock`, which may read archives
     /// of another Go version (it replaces them).
     pub fn load_lockfile_with(&self, stale_archives: lockfile::StaleArchives) -> Result<Lockfile> {
-        let path = match &self.lockfile {
-            Some(p) => p.clone(),
-            None => lockfile::find_upward(&self.cwd).ok_or_else(|| CommandError::NoLockfile {
+        let path = self
+            .lockfile_path()
+            .ok_or_else(|| CommandError::NoLockfile {
                 cwd: self.cwd.clone(),
-            })?,
-        };
+            })?;
         Ok(lockfile::load_with(
             &path,
             &self.layout.home,
             stale_archives,
         )?)
+    }
+
+    /// `--lockfile`, else golock.toml in the current dir or the nearest parent.
+    pub fn lockfile_path(&self) -> Option<PathBuf> {
+        self.lockfile
+            .clone()
+            .or_else(|| lockfile::find_upward(&self.cwd))
     }
 
     /// A progress or status line on stderr, unless `-q`.
@@ -94,6 +100,22 @@ impl Context {
         Ok(txn::pending(&self.layout)?
             .iter()
             .map(ToString::to_string)
+            .collect())
+    }
+
+    /// [`Context::pending_lines`] as findings: `golock recover` fixes them.
+    pub fn pending_findings(&self) -> Result<Vec<crate::host::verify::Finding>> {
+        Ok(txn::pending(&self.layout)?
+            .iter()
+            .map(|p| crate::host::verify::Finding {
+                kind: "pending_journal".to_string(),
+                path: Some(p.journal.display().to_string()),
+                module: None,
+                expected: Some("no journal".to_string()),
+                actual: Some(p.to_string()),
+                message: p.to_string(),
+                fix: "golock recover".to_string(),
+            })
             .collect())
     }
 

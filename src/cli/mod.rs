@@ -19,6 +19,7 @@ mod plan;
 mod progress;
 mod recover;
 mod uninstall;
+mod status;
 mod verify;
 
 pub use args::*;
@@ -101,6 +102,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Bundle(args) => bundle::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Uninstall(args) => uninstall::run(&ctx, args),
+        Command::Status(args) => status::run(&ctx, args),
         Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
     }
 }

@@ -10,6 +10,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use super::error::{CommandError, Result};
+use crate::host::verify::Finding;
 
 /// Write to stdout (and flush, so a closed reader is noticed here).
 pub(crate) fn out(args: fmt::Arguments) -> Result<()> {
@@ -33,6 +34,16 @@ pub(crate) fn out_bytes(bytes: &[u8]) -> Result<()> {
 pub(crate) fn status(args: fmt::Arguments) {
     let mut stderr = io::stderr().lock();
     let _ = stderr.write_fmt(args).and_then(|()| stderr.flush());
+}
+
+/// `check --json` and `verify --json` (schemas/drift.schema.json): one item per drifted or damaged thing.
+pub(crate) fn findings_json(items: &[Finding]) -> String {
+    let doc = serde_json::json!({
+        "format_version": 1,
+        "in_sync": items.is_empty(),
+        "items": items,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
 fn stdout_error(source: io::Error) -> CommandError {

@@ -1,4 +1,5 @@
-//! `golock verify`: rehash the module cache and the installed toolchain.
+//! `golock verify`: rehash the module cache and the installed toolchain;
+//! `--json`.
 
 use super::args::VerifyArgs;
 use super::context::Context;
@@ -12,11 +13,14 @@ use crate::host;
 pub(super) fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
     let lock = ctx.load_lockfile()?;
     let cache = host::gomodcache(&lock, &ctx.layout.home)?;
-    let mut problems = ctx.pending_lines()?;
+    let mut problems = ctx.pending_findings()?;
     let pending = !problems.is_empty();
-    problems.extend(host::verify::modules(&lock, &cache));
+    problems.extend(host::verify::module_findings(&lock, &cache));
     if !args.modules_only {
-        problems.extend(host::verify::toolchain(&lock, &ctx.layout));
+        problems.extend(host::verify::toolchain_findings(&lock, &ctx.layout));
+    }
+    if args.json {
+        outln!("{}", super::output::findings_json(&problems))?;
     }
     if problems.is_empty() {
         ctx.say(format!(
@@ -30,10 +34,14 @@ pub(super) fn run(ctx: &Context, args: &VerifyArgs) -> Result<u8> {
         ));
         return Ok(exit::OK);
     }
-    for p in &problems {
-        outln!("mismatch: {p}")?;
+    if args.json {
+        ctx.say(next_step(pending));
+    } else {
+        for p in &problems {
+            outln!("mismatch: {}", p.message)?;
+        }
+        outln!("{}", next_step(pending))?;
     }
-    outln!("{}", next_step(pending))?;
     Ok(exit::CHANGES)
 }
 

@@ -16,6 +16,7 @@ mod modules;
 mod paths;
 pub mod reboot;
 pub mod state;
+pub mod status;
 pub mod verify;
 
 pub use modules::{CacheLocationError, ModuleState, ObservedModules, gomodcache};

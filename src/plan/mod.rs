@@ -4,6 +4,7 @@
 
 mod action;
 mod diff;
+mod finding;
 mod render;
 mod saved;
 #[cfg(test)]
