@@ -18,8 +18,8 @@ mod output;
 mod plan;
 mod progress;
 mod recover;
-mod uninstall;
 mod status;
+mod uninstall;
 mod verify;
 
 pub use args::*;

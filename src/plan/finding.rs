@@ -122,6 +122,21 @@ impl Action {
                 Some(zip.clone().unwrap_or_else(|| go_mod.clone())),
                 Some(repair.clone().unwrap_or_else(|| "missing".into())),
             ),
+            // Only `uninstall` plans these; described for completeness.
+            Action::RemoveLink { link, target, .. } => (
+                "link_removed",
+                Some(link),
+                None,
+                Some("no link".into()),
+                Some(target.display().to_string()),
+            ),
+            Action::RemoveFile { path, .. } => (
+                "file_removed",
+                Some(path),
+                None,
+                Some("no file".into()),
+                Some("a file golock created".into()),
+            ),
             Action::RemoveModule { path, version, .. } => (
                 "module_unlocked",
                 None,
