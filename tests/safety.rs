@@ -21,38 +21,6 @@ fn is_root() -> bool {
         == 0
 }
 
-/// Start `golock <args>`, wait until it parks at `checkpoint`, SIGKILL it.
-fn kill_at(h: &Host, args: &[&str], checkpoint: &str) {
-    let marker = h.tmp.path().join("reached");
-    let _ = std::fs::remove_file(&marker);
-    let mut child: Child = h
-        .golock()
-        .args(args)
-        .env("GOLOCK_TEST_CHECKPOINT", checkpoint)
-        .env("GOLOCK_TEST_CHECKPOINT_FILE", &marker)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::fs::read_to_string(&marker)
-        .map(|s| s != checkpoint)
-        .unwrap_or(true)
-    {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "golock exited before {checkpoint}"
-        );
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "{checkpoint} never reached"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-}
-
 fn journals(h: &Host) -> Vec<PathBuf> {
     std::fs::read_dir(h.root.join("journal"))
         .map(|d| {
@@ -79,7 +47,7 @@ fn a_crashed_fish_setup_keeps_what_another_app_wrote_into_config() {
         NEW,
         "[env]\nGOTOOLCHAIN = \"local\"\n\n[profile]\nfiles = [\"~/.config/fish/config.fish\"]\n",
     );
-    kill_at(&h, &["apply", "-y"], "before-commit");
+    h.kill_at(&["apply", "-y"], "before-commit");
     assert!(h.home.join(".config/fish/config.fish").is_file());
     let settings = h.home.join(".config/myapp/settings.ini");
     std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
@@ -109,7 +77,7 @@ fn go_mod_download_after_a_crash_survives_recover() {
     let h = Host::new();
     let proxy = format!("\"file://{}\"", corpus().join("proxy").display());
     let cache = h.lock_corpus_modules(&proxy, "GOFLAGS = \"-mod=mod\"\n");
-    kill_at(&h, &["apply", "-y"], "before-rename-modules");
+    h.kill_at(&["apply", "-y"], "before-rename-modules");
     assert!(cache.is_dir(), "golock created GOMODCACHE");
 
     go(&h, &cache, &["mod", "download"]);
@@ -294,7 +262,7 @@ fn crashed_host() -> Host {
     let h = Host::new();
     h.lock(NEW, Host::standard_extra());
     std::fs::write(h.home.join(".profile"), "# before\n").unwrap();
-    kill_at(&h, &["apply", "-y"], "after-rename-profile");
+    h.kill_at(&["apply", "-y"], "after-rename-profile");
     assert!(
         std::fs::read_to_string(h.home.join(".profile"))
             .unwrap()

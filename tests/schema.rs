@@ -596,3 +596,40 @@ fn check_and_verify_json_match_the_drift_schema_with_drift_and_damage() {
         "{text}"
     );
 }
+
+#[test]
+fn verify_and_check_json_name_damaged_modules_and_a_pending_journal() {
+    let validator = output_validator("drift.schema.json");
+    let h = support::Host::new();
+    let proxy = format!("\"file://{}\"", support::corpus().join("proxy").display());
+    let cache = h.lock_corpus_modules(&proxy, "");
+    h.expect(&["apply", "-y"], 0);
+    let ziphash = cache.join("cache/download/corp.example/files/@v/v1.0.0.ziphash");
+    std::fs::remove_file(&ziphash).unwrap();
+    let damage = checked_output(&h, &validator, &["verify", "--json", "--modules-only"], 2);
+    let items = damage["items"].as_array().unwrap();
+    let item = items
+        .iter()
+        .find(|i| i["module"] == "corp.example/files@v1.0.0")
+        .unwrap_or_else(|| panic!("the damaged module is listed: {damage:#}"));
+    assert!(
+        item["kind"].as_str().unwrap().starts_with("module"),
+        "{damage:#}"
+    );
+    assert_eq!(item["fix"], "golock apply --repair", "{damage:#}");
+    h.expect(&["apply", "-y", "--repair"], 0);
+    checked_output(&h, &validator, &["verify", "--json", "--modules-only"], 0);
+
+    // An apply killed before its commit leaves a journal: check names it.
+    std::fs::remove_file(&ziphash).unwrap();
+    h.kill_at(&["apply", "-y", "--repair"], "before-commit");
+    let pending = checked_output(&h, &validator, &["check", "--json"], 2);
+    assert!(
+        pending["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["fix"] == "golock recover"),
+        "{pending:#}"
+    );
+}

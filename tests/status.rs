@@ -100,36 +100,11 @@ fn after_apply_status_lists_the_toolchain_its_archive_and_the_profile_blocks() {
     assert!(!text.contains("Last apply:       never"), "{text}");
 }
 
-/// Start `golock apply -y` parked at checkpoint `name`, then SIGKILL it.
-fn kill_apply_at(h: &Host, name: &str) {
-    let marker = h.tmp.path().join("reached");
-    let mut child = h
-        .golock()
-        .args(["apply", "-y"])
-        .env("GOLOCK_TEST_CHECKPOINT", name)
-        .env("GOLOCK_TEST_CHECKPOINT_FILE", &marker)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while std::fs::read_to_string(&marker).map_or(true, |s| s != name) {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "apply ended before {name}"
-        );
-        assert!(Instant::now() < deadline, "{name} never reached");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-}
-
 #[test]
 fn an_interrupted_apply_shows_as_a_pending_journal() {
     let h = Host::new();
     h.lock(NEW, Host::standard_extra());
-    kill_apply_at(&h, "before-commit");
+    h.kill_at(&["apply", "-y"], "before-commit");
     let (text, json) = status_writing_nothing(&h);
     let pending = json["pending"].as_array().unwrap();
     assert_eq!(pending.len(), 1, "{json:#}");

@@ -250,6 +250,36 @@ impl Host {
         cache
     }
 
+    /// Run golock with `args` parked at `checkpoint` (the crash-test hook),
+    /// then SIGKILL it there; fails if it ends first or never gets there.
+    pub fn kill_at(&self, args: &[&str], checkpoint: &str) {
+        let marker = self.tmp.path().join("reached");
+        let _ = std::fs::remove_file(&marker);
+        let mut child = self
+            .golock()
+            .args(args)
+            .env("GOLOCK_TEST_CHECKPOINT", checkpoint)
+            .env("GOLOCK_TEST_CHECKPOINT_FILE", &marker)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        while std::fs::read_to_string(&marker).map_or(true, |s| s != checkpoint) {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "golock exited before {checkpoint}"
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{checkpoint} never reached"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     pub fn read_home(&self, rel: &str) -> Vec<u8> {
         std::fs::read(self.home.join(rel)).unwrap()
     }
