@@ -6,7 +6,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::{Host, NEW, archive, digest, snapshot};
