@@ -8,8 +8,7 @@ mod support;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use sha2::{Digest, Sha256};
 use support::{Host, NEW, corpus, snapshot};
