@@ -8,7 +8,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -223,7 +222,7 @@ impl Scenario {
     /// then apply. `false`: this scenario's apply never passes there.
     fn crash_at(&self, checkpoint: Checkpoint) -> bool {
         self.reset();
-        let Some(mut child) = park_at(&self.h, APPLY_NEW, checkpoint) else {
+        let Some(mut child) = self.h.park_at(APPLY_NEW, &checkpoint.name()) else {
             return false;
         };
         child.kill().unwrap(); // SIGKILL
@@ -251,55 +250,6 @@ impl Scenario {
         );
         true
     }
-}
-
-/// Start `golock <args>` parked at `checkpoint`; `None` if it finished
-/// without passing there.
-fn park_at(h: &Host, args: &[&str], checkpoint: Checkpoint) -> Option<Child> {
-    let marker = h.tmp.path().join("reached");
-    let _ = std::fs::remove_file(&marker);
-    let name = checkpoint.name();
-    let mut child = h
-        .golock()
-        .args(args)
-        .env("GOLOCK_TEST_CHECKPOINT", &name)
-        .env("GOLOCK_TEST_CHECKPOINT_FILE", &marker)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::fs::read_to_string(&marker).map_or(true, |s| s != name) {
-        if let Some(status) = child.try_wait().unwrap() {
-            let err = stderr_of(&mut child);
-            assert!(
-                status.success(),
-                "golock exited ({status}) before checkpoint {name}: {err}"
-            );
-            return None;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "checkpoint {name} never reached"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some(child)
-}
-
-fn stderr_of(child: &mut Child) -> String {
-    let mut err = String::new();
-    if let Some(mut pipe) = child.stderr.take() {
-        pipe.read_to_string(&mut err).unwrap();
-    }
-    err
-}
-
-/// Run `apply` until it parks at `checkpoint`, then SIGKILL it.
-fn kill_at(h: &Host, args: &[&str], checkpoint: Checkpoint) {
-    let mut child = park_at(h, args, checkpoint).expect("checkpoint reached");
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
 }
 
 #[test]
@@ -338,7 +288,7 @@ fn wait_exit(child: &mut Child) -> (ExitStatus, String, Duration) {
     let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            return (status, stderr_of(child), start.elapsed());
+            return (status, support::stderr_of(child), start.elapsed());
         }
         assert!(
             start.elapsed() < Duration::from_secs(60),
@@ -403,7 +353,7 @@ fn sigint_and_sigterm_at_checkpoints_roll_back() {
         (Checkpoint::BeforeCommit, libc::SIGINT),
     ] {
         s.reset();
-        let mut child = park_at(&s.h, APPLY_NEW, checkpoint).expect("reached");
+        let mut child = s.h.park_at(APPLY_NEW, &checkpoint.name()).expect("reached");
         send(&child, signal);
         let (status, err, _) = wait_exit(&mut child);
         assert_rolled_back(
@@ -420,7 +370,9 @@ fn sigint_and_sigterm_at_checkpoints_roll_back() {
     // Once the commit record is written there is nothing to stop: the
     // apply completes and says the signal came too late.
     s.reset();
-    let mut child = park_at(&s.h, APPLY_NEW, Checkpoint::AfterCommit).expect("reached");
+    let mut child =
+        s.h.park_at(APPLY_NEW, &Checkpoint::AfterCommit.name())
+            .expect("reached");
     send(&child, libc::SIGINT);
     let (status, err, _) = wait_exit(&mut child);
     assert_eq!(status.code(), Some(0), "{err}");
@@ -436,7 +388,7 @@ fn sigint_and_sigterm_at_checkpoints_roll_back() {
 fn a_second_signal_exits_at_once_and_the_journal_covers_it() {
     let s = Scenario::new(Kind::Switch);
     let profile = Checkpoint::from_name("after-rename-profile").unwrap();
-    let mut child = park_at(&s.h, APPLY_NEW, profile).expect("reached");
+    let mut child = s.h.park_at(APPLY_NEW, &profile.name()).expect("reached");
     // Both signals pending at once: the first is recorded, the second exits.
     send(&child, libc::SIGSTOP);
     wait_stopped(&child);
@@ -513,7 +465,7 @@ fn a_signal_mid_extraction_stops_within_a_fraction_of_a_second() {
     // Parked with the toolchain staged, before anything is installed.
     s.reset();
     let staged = Checkpoint::from_name("after-staging").unwrap();
-    let mut child = park_at(&s.h, APPLY_NEW, staged).expect("reached");
+    let mut child = s.h.park_at(APPLY_NEW, &staged.name()).expect("reached");
     send(&child, libc::SIGINT);
     let (status, err, _) = wait_exit(&mut child);
     assert_rolled_back(&s, status, &err, libc::SIGINT, "SIGINT at after-staging");
@@ -524,11 +476,7 @@ fn read_only_commands_report_a_crashed_apply_and_recover_rolls_it_back() {
     let h = Host::new();
     h.lock(NEW, Host::standard_extra());
     std::fs::write(h.home.join(".profile"), "# before\n").unwrap();
-    kill_at(
-        &h,
-        &["apply", "-y"],
-        Checkpoint::from_name("after-rename-profile").unwrap(),
-    );
+    h.kill_at(&["apply", "-y"], "after-rename-profile");
     assert!(
         std::fs::read_to_string(h.home.join(".profile"))
             .unwrap()
@@ -556,7 +504,9 @@ fn read_only_commands_report_a_crashed_apply_and_recover_rolls_it_back() {
 fn second_apply_waits_or_fails_naming_the_holder() {
     let h = Host::new();
     h.lock(NEW, Host::standard_extra());
-    let mut holder = park_at(&h, &["apply", "-y"], Checkpoint::BeforeCommit).expect("reached");
+    let mut holder = h
+        .park_at(&["apply", "-y"], &Checkpoint::BeforeCommit.name())
+        .expect("reached");
     let err = h.expect(&["apply", "-y", "--no-wait"], 1);
     assert!(err.contains(&format!("pid {}", holder.id())), "{err}");
 

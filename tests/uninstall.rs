@@ -10,8 +10,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use golock::txn::checkpoint::{self, Checkpoint};
 use support::{Host, NEW, corpus, snapshot};
@@ -296,36 +295,6 @@ fn uninstall_modules_removes_only_what_golock_installed() {
     assert!(h.state().get("modules").is_none(), "{}", h.state());
 }
 
-/// Start `golock <args>` parked at `checkpoint`; `None` if it finished
-/// without passing there.
-fn park_at(h: &Host, args: &[&str], checkpoint: Checkpoint) -> Option<Child> {
-    let marker = h.tmp.path().join("reached");
-    let _ = std::fs::remove_file(&marker);
-    let name = checkpoint.name();
-    let mut child = h
-        .golock()
-        .args(args)
-        .env("GOLOCK_TEST_CHECKPOINT", &name)
-        .env("GOLOCK_TEST_CHECKPOINT_FILE", &marker)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::fs::read_to_string(&marker).map_or(true, |s| s != name) {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "golock exited ({status}) before {name}");
-            return None;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "{name} never reached"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some(child)
-}
-
 /// `cp -al` (golock replaces files by rename, never in place), then a
 /// private copy of the host lock, the one file golock rewrites in place.
 fn copy_tree(from: &Path, to: &Path) {
@@ -373,7 +342,7 @@ fn a_killed_uninstall_recovers_to_all_or_nothing() {
     for &at in checkpoint::ALL {
         reset();
         assert_eq!(watched(&h), installed, "reset before {at}");
-        let Some(mut child) = park_at(&h, UNINSTALL_ALL, at) else {
+        let Some(mut child) = h.park_at(UNINSTALL_ALL, &at.name()) else {
             continue;
         };
         child.kill().unwrap(); // SIGKILL

@@ -250,9 +250,11 @@ impl Host {
         cache
     }
 
-    /// Run golock with `args` parked at `checkpoint` (the crash-test hook),
-    /// then SIGKILL it there; fails if it ends first or never gets there.
-    pub fn kill_at(&self, args: &[&str], checkpoint: &str) {
+    /// Start golock with `args`, parked at `checkpoint` (the crash-test
+    /// hook; its stderr piped, see [`stderr_of`]); `None` if it finished
+    /// successfully without passing there.
+    pub fn park_at(&self, args: &[&str], checkpoint: &str) -> Option<std::process::Child> {
+        use std::time::{Duration, Instant};
         let marker = self.tmp.path().join("reached");
         let _ = std::fs::remove_file(&marker);
         let mut child = self
@@ -261,21 +263,33 @@ impl Host {
             .env("GOLOCK_TEST_CHECKPOINT", checkpoint)
             .env("GOLOCK_TEST_CHECKPOINT_FILE", &marker)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        let deadline = Instant::now() + Duration::from_secs(300);
         while std::fs::read_to_string(&marker).map_or(true, |s| s != checkpoint) {
+            if let Some(status) = child.try_wait().unwrap() {
+                let err = stderr_of(&mut child);
+                assert!(
+                    status.success(),
+                    "golock exited ({status}) before checkpoint {checkpoint}: {err}"
+                );
+                return None;
+            }
             assert!(
-                child.try_wait().unwrap().is_none(),
-                "golock exited before {checkpoint}"
+                Instant::now() < deadline,
+                "checkpoint {checkpoint} never reached"
             );
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{checkpoint} never reached"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(20));
         }
+        Some(child)
+    }
+
+    /// Run golock with `args` until it parks at `checkpoint`, then SIGKILL it.
+    pub fn kill_at(&self, args: &[&str], checkpoint: &str) {
+        let mut child = self
+            .park_at(args, checkpoint)
+            .unwrap_or_else(|| panic!("golock finished before checkpoint {checkpoint}"));
         child.kill().unwrap();
         child.wait().unwrap();
     }
@@ -286,6 +300,16 @@ impl Host {
 }
 
 /// stdout then stderr, as one text for assertions.
+/// What a child started with a piped stderr wrote there.
+pub fn stderr_of(child: &mut std::process::Child) -> String {
+    use std::io::Read;
+    let mut err = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        pipe.read_to_string(&mut err).unwrap();
+    }
+    err
+}
+
 pub fn combined_output(out: &Output) -> String {
     format!(
         "{}{}",
