@@ -16,7 +16,7 @@ description:
     differs from the lockfile and applies that plan under a write-ahead journal.
   - In check mode it runs C(golock plan --json) and reports C(changed) from the plan,
     changing nothing on the host.
-  - With C(--diff) it returns Ansible's C(diff) built from the plan golock computed:
+  - With C(--diff) it returns Ansible's C(diff) built from the plan golock computed, with the
     before/after of each profile block and go env file edit, and header lines for
     toolchain installs and link switches.
   - In normal mode it saves the plan with C(golock plan --out FILE) and runs
