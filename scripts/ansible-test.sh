@@ -206,7 +206,7 @@ grep -q '^h1 | SUCCESS' "$tmp/checked.out" || { cat "$tmp/checked.out"; fail "4b
 printf 'GOFLAGS=-mod=vendor\n' >"$tmp/hosts/h1/home/.config/go/env"
 checked drift.out
 grep -q '^h1 | CHANGED' "$tmp/drift.out" || { cat "$tmp/drift.out"; fail "4b: drift not reported as CHANGED"; }
-grep -q '"drift": true' "$tmp/drift.out" || fail "4b: drift not flagged"
+grep -q '"drift": true' "$tmp/drift.out" && grep -q '"check_exit": 2' "$tmp/drift.out" || fail "4b: drift not flagged"
 grep -qx 'GOFLAGS=-mod=vendor' "$tmp/hosts/h1/home/.config/go/env" || fail "4b: state=checked wrote the host"
 playbook repair.out
 [ "$playbook_rc" = 0 ] || { cat "$tmp/repair.out"; fail "4b: rerun after drift exited $playbook_rc"; }

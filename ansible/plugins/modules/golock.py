@@ -139,8 +139,14 @@ drift:
   description: Whether C(golock check) found drift (exit 2).
   type: bool
   returned: state=checked
+check_exit:
+  description:
+    - C(golock check)'s exit status, 0 (in sync) or 2 (drift). It is not RV(rc), which
+      Ansible reads as failure when nonzero.
+  type: int
+  returned: state=checked
 rc:
-  description: golock's exit status (of apply, of check, or of the command that failed).
+  description: golock's exit status; nonzero only on failure (of the command that failed).
   type: int
   returned: always
 stdout:
@@ -330,7 +336,8 @@ def state_checked(module, base):
     if module.params["prune"]:
         cmd.append("--prune")
     rc, out, err = run(module, cmd, ok_codes=(0, 2))
-    module.exit_json(changed=rc == 2, drift=rc == 2, rc=rc, stdout=out, stderr=err, cmd=cmd)
+    # Not returned as rc: Ansible fails any task whose result has a nonzero rc.
+    module.exit_json(changed=rc == 2, drift=rc == 2, check_exit=rc, rc=0, stdout=out, stderr=err, cmd=cmd)
 
 
 def state_present(module, base):
