@@ -394,6 +394,19 @@ fn json_plan_saved_and_refused_when_stale() {
 }
 
 #[test]
+fn a_plan_saved_before_the_data_dir_exists_applies() {
+    // `plan --out` writes nothing, so the data dir does not exist yet; apply
+    // creates it (its lock) before it compares the saved plan.
+    let h = Host::new();
+    h.lock(NEW, Host::standard_extra());
+    let saved = h.base().join("plan.json");
+    h.expect(&["plan", "--out", saved.to_str().unwrap()], 0);
+    assert!(!h.root.exists(), "plan created the data dir");
+    h.expect(&["apply", "-y", "--plan", saved.to_str().unwrap()], 0);
+    assert!(h.active_go_version().contains(&format!("go{NEW}")));
+}
+
+#[test]
 fn lockfile_errors_change_nothing() {
     let h = Host::new();
     std::fs::write(h.home.join(".profile"), "# mine\n").unwrap();

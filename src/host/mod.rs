@@ -221,7 +221,7 @@ pub fn observe(
     Ok(Observed {
         toolchains,
         former_profiles: former_profiles(lock, layout, &state),
-        active_link: observe_link(&layout.active_link())?,
+        active_link: observe_active_link(&layout.active_link())?,
         extra_link: match &lock.go.link {
             Some(path) => Some(ExtraLink {
                 path: path.clone(),
@@ -394,6 +394,19 @@ pub fn check_toolchain(dir: &Path, dir_name: &str) -> ToolchainState {
         };
     }
     ToolchainState::Valid
+}
+
+/// `<root>/go`. golock creates its own data dir (apply takes `<root>/lock`
+/// before it compares a saved plan), so whether that dir exists yet is not
+/// part of what a plan was computed from: a plan saved on a fresh host
+/// must not read as stale.
+fn observe_active_link(path: &Path) -> Result<LinkState, HostError> {
+    Ok(match observe_link(path)? {
+        LinkState::Missing { .. } => LinkState::Missing {
+            parent_exists: true,
+        },
+        other => other,
+    })
 }
 
 fn observe_link(path: &Path) -> Result<LinkState, HostError> {
