@@ -25,7 +25,7 @@ fail() {
 
 if [ ! -x "$venv/bin/ansible-playbook" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet ansible-core
+  "$venv/bin/pip" install --quiet "ansible-core>=2.19,<2.20"
 fi
 [ -f target/golock-test/archives/go$go_version.linux-amd64.tar.gz ] || bash scripts/test-toolchains.sh >/dev/null
 [ -d target/golock-test/corpus/proxy ] || bash scripts/module-corpus.sh >/dev/null

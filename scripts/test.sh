@@ -18,3 +18,5 @@ bash scripts/module-corpus.sh --bench 300
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --all-targets
+# The Ansible collection, with the real ansible-core (its own script: < 5 min).
+bash scripts/ansible-test.sh
