@@ -36,7 +36,6 @@ pub fn stage(
     bundle: Option<&Path>,
     missing: &mut Vec<Missing>,
 ) -> Result<StagedArchives, MirrorError> {
-    fsx::create_dir_all(staging)?;
     let mut out = StagedArchives {
         staged: Vec::new(),
         kept: 0,
@@ -51,6 +50,7 @@ pub fn stage(
             out.kept += 1;
             continue;
         }
+        fsx::create_dir_all(staging)?;
         let staged = staging.join(&spec.file);
         let mut tried = Vec::new();
         for (name, candidate) in candidates(lock, platform, spec, sources, bundle) {

@@ -109,8 +109,9 @@ pub fn write(
 ) -> Result<Report, MirrorError> {
     let created = prepare_dir(dir)?;
     let staging = dir.join(format!(".golock-tmp-{}", std::process::id()));
+    // Created only when something is fetched: a run that finds everything
+    // in place leaves DIR (and its mtime) alone.
     fsx::remove_tree_opt(&staging)?;
-    fsx::create_dir(&staging)?;
     let result = write_staged(lock, dir, &staging, sources, prune);
     let cleaned = fsx::remove_tree_opt(&staging);
     if result.is_err() && created {
@@ -143,7 +144,10 @@ fn write_staged(
     prune: Option<&[Lockfile]>,
 ) -> Result<Report, MirrorError> {
     let unpacked = match &sources.bundle {
-        Some(file) => Some(unpack_bundle(lock, file, &staging.join("bundle"))?),
+        Some(file) => {
+            fsx::create_dir_all(staging)?;
+            Some(unpack_bundle(lock, file, &staging.join("bundle"))?)
+        }
         None => None,
     };
     let go_dir = dir.join("go");

@@ -44,7 +44,6 @@ pub fn stage(
     client: &Client,
     missing: &mut Vec<Missing>,
 ) -> Result<StagedModules, MirrorError> {
-    fsx::create_dir_all(staging)?;
     let mut out = StagedModules {
         staged: Vec::new(),
         kept: 0,
@@ -67,6 +66,7 @@ pub fn stage(
                 out.kept += 1;
                 continue;
             }
+            fsx::create_dir_all(staging)?;
             let staged = staging.join(out.staged.len().to_string());
             match fetch_one(&file, &staged, sources, client)? {
                 Ok(()) => {
