@@ -370,3 +370,59 @@ fn a_corrupt_or_missing_source_fails_naming_it_and_leaves_the_mirror_unchanged()
         fresh_dir.display()
     );
 }
+
+#[test]
+fn an_offline_bundle_is_a_source_when_mirrors_and_proxies_are_gone() {
+    let h = Host::new();
+    let archives = h.base().join("archives-copy");
+    std::fs::create_dir_all(&archives).unwrap();
+    let file = format!("go{NEW}.linux-amd64.tar.gz");
+    std::fs::copy(archive(NEW), archives.join(&file)).unwrap();
+    let proxy = h.base().join("proxy-copy");
+    assert!(
+        Command::new("cp")
+            .arg("-a")
+            .arg(corpus().join("proxy"))
+            .arg(&proxy)
+            .status()
+            .unwrap()
+            .success()
+    );
+    h.lock_corpus_modules(&format!("\"file://{}\"", proxy.display()), ENV);
+    let text = std::fs::read_to_string(h.lockfile()).unwrap().replace(
+        &archives_dir().display().to_string(),
+        &archives.display().to_string(),
+    );
+    std::fs::write(h.lockfile(), text).unwrap();
+    let bundle = h.base().join("offline.tar.gz");
+    let from_cache = h.base().join("empty-cache");
+    std::fs::create_dir_all(&from_cache).unwrap();
+    h.expect(
+        &[
+            "bundle",
+            "-o",
+            bundle.to_str().unwrap(),
+            "--from-cache",
+            from_cache.to_str().unwrap(),
+        ],
+        0,
+    );
+    std::fs::remove_dir_all(&archives).unwrap();
+    std::fs::remove_dir_all(&proxy).unwrap();
+
+    // Another host: nothing in its cache, golock.toml's sources gone.
+    let inside = Host::new();
+    let dir = inside.base().join("mirror");
+    mirror(
+        &inside,
+        &h.lockfile(),
+        &dir,
+        &["--bundle", bundle.to_str().unwrap()],
+    );
+    assert_eq!(digest(&dir.join("go").join(&file)), digest(&archive(NEW)));
+    assert!(dir.join("mod/corp.example/files/@v/v1.0.0.zip").is_file());
+    let mut cmd = inside.golock_for(&h.lockfile());
+    cmd.arg("mirror").arg(inside.base().join("mirror2"));
+    let err = support::expect_exit(&mut cmd, 1);
+    assert!(support::says(&err, &file), "{err}");
+}
