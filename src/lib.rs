@@ -15,6 +15,7 @@ pub mod fetch;
 pub mod fsx;
 mod host;
 pub mod lockfile;
+mod mirror;
 pub mod modcache;
 mod plan;
 mod profile;

@@ -11,7 +11,7 @@ use std::process::Command;
 use support::{Host, run_ok};
 
 /// Subcommands every script and the man page must name.
-const SUBCOMMANDS: [&str; 9] = [
+const SUBCOMMANDS: [&str; 10] = [
     "plan",
     "apply",
     "check",
@@ -19,6 +19,7 @@ const SUBCOMMANDS: [&str; 9] = [
     "lock",
     "init",
     "bundle",
+    "mirror",
     "recover",
     "completions",
 ];

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::ApplyError;
 use crate::fetch::{self, Client, FetchError, ModFile, Source};
 use crate::fsx::{self, Context, File};
-use crate::modcache::{self, CacheLayout, ModError, ZipLimits};
+use crate::modcache::{self, CacheLayout, ModError, ZipLimits, normalized_info};
 use crate::plan::Action;
 use crate::txn::checkpoint::{FileStep, RenameStep};
 use crate::txn::interrupt::{self, Interrupted};
@@ -440,38 +440,6 @@ fn write_staged(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ModuleE
     Ok(path)
 }
 
-/// The `.info` as cmd/go stores it: the served one re-marshaled as
-/// `writeDiskStat` does (refused when cmd/go would refuse it). A source
-/// without one gets one made up, with the time a pseudo-version carries.
-fn normalized_info(version: &str, served: Option<&[u8]>) -> Result<String, ModError> {
-    match served {
-        Some(bytes) => modcache::info_from_served(version, bytes),
-        None => Ok(modcache::render_info(
-            version,
-            pseudo_version_time(version).as_deref(),
-        )),
-    }
-}
-
-/// `v0.0.0-20240102030405-abcdef…` → `2024-01-02T03:04:05Z`.
-fn pseudo_version_time(version: &str) -> Option<String> {
-    let stamp = version.rsplit('-').nth(1)?;
-    let stamp = stamp.rsplit('.').next()?;
-    if stamp.len() != 14 || !stamp.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let s = |a: usize, b: usize| &stamp[a..b];
-    Some(format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        s(0, 4),
-        s(4, 6),
-        s(6, 8),
-        s(8, 10),
-        s(10, 12),
-        s(12, 14)
-    ))
-}
-
 /// Rename every staged module into place, chunk by chunk, each chunk under
 /// cmd/go's per-version locks; then the `@v/list` files.
 fn land(
@@ -781,6 +749,7 @@ pub fn remove(action: &Action, txn: &mut Transaction) -> Result<(), ApplyError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modcache::info::pseudo_version_time;
 
     #[test]
     fn unavailable_modules_always_say_what_was_tried() {

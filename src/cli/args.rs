@@ -76,6 +76,10 @@ pub enum Command {
     /// Write an offline bundle (tar.gz): the lockfile, Go archives for the
     /// chosen platforms, every locked module's files, and a manifest
     Bundle(BundleArgs),
+    /// Write a static mirror into DIR: `go/` (the locked Go archives,
+    /// SHA256SUMS, index.json) and `mod/` (a GOPROXY tree of the locked
+    /// modules) that any web server can serve; additive across lockfiles
+    Mirror(MirrorArgs),
     /// Rehash installed modules (and what go.sum says) against golock.toml:
     /// 0 all good, 2 mismatches, 1 error
     Verify(VerifyArgs),
@@ -243,6 +247,33 @@ pub struct BundleArgs {
     /// Module cache to take module files from (default: the lockfile's GOMODCACHE)
     #[arg(long, value_name = "DIR")]
     pub from_cache: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// The mirror directory (created when missing)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Take artifacts from this offline bundle (made for this golock.toml)
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Fetch modules from this GOPROXY (file:// URL, dir or http(s):// URL)
+    /// instead of [modules] proxies; repeat to try several in order
+    #[arg(long, value_name = "URL")]
+    pub proxy: Vec<String>,
+    /// Take modules from an existing module cache, tried before the proxies
+    /// (repeatable)
+    #[arg(long, value_name = "DIR")]
+    pub from_cache: Vec<PathBuf>,
+    /// Remove archives and modules that neither golock.toml nor a --keep
+    /// lockfile names
+    #[arg(long)]
+    pub prune: bool,
+    /// With --prune: a lockfile whose artifacts stay (repeatable)
+    #[arg(long, value_name = "LOCKFILE", requires = "prune")]
+    pub keep: Vec<PathBuf>,
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, Args)]

@@ -157,15 +157,23 @@ impl Context {
     /// `--from-cache` dirs (their `cache/download` is a GOPROXY tree), then
     /// `--proxy` sources; `None` keeps golock.toml's `[modules] proxies`.
     fn module_sources(&self, flags: &PlanFlags) -> Result<Option<Vec<Source>>> {
-        if flags.proxy.is_empty() && flags.from_cache.is_empty() {
+        self.module_sources_from(&flags.proxy, &flags.from_cache)
+    }
+
+    /// [`Context::module_sources`] from the `--proxy` and `--from-cache` values.
+    pub fn module_sources_from(
+        &self,
+        proxy: &[String],
+        from_cache: &[PathBuf],
+    ) -> Result<Option<Vec<Source>>> {
+        if proxy.is_empty() && from_cache.is_empty() {
             return Ok(None);
         }
-        let mut sources: Vec<Source> = flags
-            .from_cache
+        let mut sources: Vec<Source> = from_cache
             .iter()
             .map(|dir| Source::Local(self.cwd.join(dir).join("cache/download")))
             .collect();
-        for p in &flags.proxy {
+        for p in proxy {
             let source = Source::parse_proxy(p, &self.cwd).map_err(|e| FetchError::BadSource {
                 input: fetch::redact_url(p.trim()),
                 reason: e.reason,

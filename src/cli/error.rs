@@ -44,6 +44,9 @@ pub enum CommandError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Bundle(#[from] crate::bundle::BundleError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Mirror(#[from] crate::mirror::MirrorError),
     #[error("{pending}")]
     #[diagnostic(
         code(golock::pending),

@@ -14,6 +14,7 @@ mod docs;
 mod error;
 mod init;
 mod lock;
+mod mirror;
 mod output;
 mod plan;
 mod progress;
@@ -100,6 +101,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Lock(args) => lock::run(&ctx, args),
         Command::Init(args) => init::run(&ctx, args),
         Command::Bundle(args) => bundle::run(&ctx, args),
+        Command::Mirror(args) => mirror::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Uninstall(args) => uninstall::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),

@@ -65,6 +65,21 @@ pub struct GoSpec {
     pub archives: BTreeMap<Platform, ArchiveSpec>,
 }
 
+impl Lockfile {
+    /// The URL of the archive `file` for `platform` under the HTTP mirror
+    /// `base`: `base/file`, or `base` with its `{file}`, `{version}`, `{os}`
+    /// and `{arch}` placeholders filled in.
+    pub fn mirror_url(&self, base: &str, file: &str, platform: &Platform) -> String {
+        if !base.contains('{') {
+            return format!("{}/{file}", base.trim_end_matches('/'));
+        }
+        base.replace("{file}", file)
+            .replace("{version}", self.go.version.as_str())
+            .replace("{os}", platform.os())
+            .replace("{arch}", platform.arch())
+    }
+}
+
 /// A Go release version such as `1.22.5` or `1.23rc1` (no `go` prefix).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GoVersion(String);

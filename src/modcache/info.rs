@@ -200,6 +200,38 @@ fn digits_then(s: &str, sep: char) -> Option<&str> {
     s[n..].strip_prefix(sep)
 }
 
+/// The `.info` as cmd/go stores it: the served one re-marshaled as
+/// `writeDiskStat` does (refused when cmd/go would refuse it). A source
+/// without one gets one made up, with the time a pseudo-version carries.
+pub fn normalized_info(version: &str, served: Option<&[u8]>) -> Result<String, ModError> {
+    match served {
+        Some(bytes) => info_from_served(version, bytes),
+        None => Ok(super::render_info(
+            version,
+            pseudo_version_time(version).as_deref(),
+        )),
+    }
+}
+
+/// `v0.0.0-20240102030405-abcdef…` → `2024-01-02T03:04:05Z`.
+pub fn pseudo_version_time(version: &str) -> Option<String> {
+    let stamp = version.rsplit('-').nth(1)?;
+    let stamp = stamp.rsplit('.').next()?;
+    if stamp.len() != 14 || !stamp.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let s = |a: usize, b: usize| &stamp[a..b];
+    Some(format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        s(0, 4),
+        s(4, 6),
+        s(6, 8),
+        s(8, 10),
+        s(10, 12),
+        s(12, 14)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

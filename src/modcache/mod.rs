@@ -23,7 +23,7 @@ pub use escape::{
     check_file_path, check_import_path, check_path, escape_path, escape_version,
     split_path_version, unescape_path, unescape_version,
 };
-pub use info::{info_from_served, is_pseudo_version};
+pub use info::{info_from_served, is_pseudo_version, normalized_info};
 pub use layout::{CacheLayout, render_info, render_list};
 pub use semver::{canonical, canonical_version, check_version, compare, is_valid};
 pub use zip::{Unzipped, ZipLimits, check_and_extract, check_zip};

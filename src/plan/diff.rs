@@ -252,16 +252,6 @@ fn available_platforms(lock: &Lockfile) -> String {
 
 /// `<mirror>/<file>`, or an Artifactory-style template with `{file}`,
 /// `{version}`, `{os}` and `{arch}`.
-fn mirror_url(base: &str, file: &str, lock: &Lockfile, platform: &Platform) -> String {
-    if !base.contains('{') {
-        return format!("{}/{file}", base.trim_end_matches('/'));
-    }
-    base.replace("{file}", file)
-        .replace("{version}", lock.go.version.as_str())
-        .replace("{os}", platform.os())
-        .replace("{arch}", platform.arch())
-}
-
 fn archive_sources(
     lock: &Lockfile,
     opts: &PlanOptions,
@@ -276,7 +266,7 @@ fn archive_sources(
         .iter()
         .map(|m| match m {
             Source::Local(dir) => Source::Local(dir.join(file)),
-            Source::Http(base) => Source::Http(mirror_url(base, file, lock, platform)),
+            Source::Http(base) => Source::Http(lock.mirror_url(base, file, platform)),
         })
         .collect()
 }
