@@ -74,15 +74,11 @@ goenv = true
 EOF
 "$golock" --lockfile "$tmp/seed/golock.toml" lock >/dev/null 2>&1 || fail "golock lock of the seed lockfile"
 
-# The static mirror, by hand until `golock mirror` lands; then this function
-# is one line: "$golock" --lockfile "$tmp/seed/golock.toml" mirror "$tmp/mirror"
-write_mirror() {
-  mkdir -p "$tmp/mirror/go"
-  cp target/golock-test/archives/go$go_version.linux-amd64.tar.gz "$tmp/mirror/go/"
-  (cd "$tmp/mirror/go" && sha256sum -- *.tar.gz >SHA256SUMS)
-  cp -r target/golock-test/corpus/proxy "$tmp/mirror/mod"
-}
-write_mirror
+# The static mirror, written by `golock mirror` from the seed lockfile (its
+# own data dir, so nothing outside $tmp is touched).
+"$golock" --root "$tmp/mirror-root" --home "$tmp/seed" --lockfile "$tmp/seed/golock.toml" \
+  mirror "$tmp/mirror" >"$tmp/mirror.log" 2>&1 || fail "golock mirror: $(cat "$tmp/mirror.log")"
+[ -f "$tmp/mirror/go/SHA256SUMS" ] && [ -f "$tmp/mirror/go/index.json" ] || fail "golock mirror wrote no go/ listings"
 
 sed -e "s|^mirrors = .*|mirrors = [\"$url/go\"]|" -e "s|^proxies = .*|proxies = [\"$url/mod\"]|" \
   "$tmp/seed/golock.toml" >"$tmp/golock.toml"

@@ -30,11 +30,18 @@ pub(super) fn run(ctx: &Context, args: &MirrorArgs) -> Result<u8> {
     let dir = ctx.cwd.join(&args.dir);
     let report = mirror::write(&lock, &dir, &sources, keep.as_deref())?;
     ctx.say(format!(
-        "Mirror {}: {} files added, {} already in place, {} removed.",
+        "Mirror {}: {} added, {} already in place, {} removed.",
         dir.display(),
-        report.added,
+        files(report.added),
         report.kept,
         report.removed
     ));
     Ok(exit::OK)
+}
+
+fn files(n: usize) -> String {
+    match n {
+        1 => "1 file".to_string(),
+        n => format!("{n} files"),
+    }
 }
