@@ -12,6 +12,7 @@
 #     then drift reported as changed (not failed)
 #   5 a host given a broken lockfile fails alone, with golock's message
 #   6 ansible-doc renders the module's documentation
+#   7 the module's mirrors option replaces golock.toml's [go] mirrors
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -229,4 +230,22 @@ for word in lockfile golock_path proxies bundle repair prune state checked EXAMP
   grep -q "$word" "$tmp/doc.out" || fail "6: ansible-doc output lacks $word"
 done
 echo "ok 6: ansible-doc renders golock.golock.golock"
+
+# 7: the module's mirrors option replaces golock.toml's [go] mirrors
+# (--mirror): a lockfile whose mirror is gone plans only with it.
+d7=$tmp/hosts/h7
+mkdir -p "$d7/home"
+sed -e "s|^mirrors = .*|mirrors = [\"$tmp/no-such-mirror\"]|" "$tmp/golock.toml" >"$tmp/gone.toml"
+adhoc() {
+  "$venv/bin/ansible" localhost -i localhost, -c local \
+    -e "ansible_python_interpreter=$venv/bin/python" -m golock.golock.golock \
+    -a "{\"lockfile\": \"$tmp/gone.toml\", \"root\": \"$d7/root\", \"home\": \"$d7/home\", \"golock_path\": \"$golock\"$1}" \
+    --check >"$tmp/adhoc.out" 2>&1
+}
+if adhoc ""; then cat "$tmp/adhoc.out"; fail "7: a gone mirror planned"; fi
+grep -q "no-such-mirror" "$tmp/adhoc.out" || fail "7: the failure does not name the gone mirror"
+adhoc ", \"mirrors\": [\"$url/go/\"]" || { cat "$tmp/adhoc.out"; fail "7: mirrors option did not replace [go] mirrors"; }
+grep -q "CHANGED" "$tmp/adhoc.out" || fail "7: check mode with mirrors reports no change"
+[ ! -e "$d7/root" ] || fail "7: check mode wrote the data dir"
+echo "ok 7: the mirrors option replaces [go] mirrors (--mirror), check mode writes nothing"
 echo "ansible-test: all passed in $(($(date +%s) - start)) s (after setup)"

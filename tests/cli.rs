@@ -783,3 +783,61 @@ fn lock_with_nothing_to_lock_from_names_the_file_and_where_it_looked() {
     assert!(!err.contains("up to date"), "{err}");
     assert_eq!(std::fs::read_to_string(h.lockfile()).unwrap(), empty_mirror);
 }
+
+#[test]
+fn mirror_flags_replace_the_lockfiles_go_mirrors() {
+    let h = Host::new();
+    h.lock(NEW, "");
+    let text = std::fs::read_to_string(h.lockfile()).unwrap();
+    let gone = h.base().join("no-such-mirror");
+    let moved = text.replace(
+        &format!("file://{}", support::archives_dir().display()),
+        gone.to_str().unwrap(),
+    );
+    assert_ne!(moved, text);
+    std::fs::write(h.lockfile(), moved).unwrap();
+    // golock.toml's mirror is gone: plan says so, and names it.
+    let out = h.expect(&["plan"], 1);
+    assert!(out.contains("no-such-mirror"), "{out}");
+    // --mirror replaces it (a dir here; URLs are parsed as [go] mirrors are).
+    let dir = support::archives_dir();
+    let planned = h.expect(
+        &[
+            "plan",
+            "--mirror",
+            gone.to_str().unwrap(),
+            "--mirror",
+            dir.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert!(planned.contains("+ install go"), "{planned}");
+    let saved = h.base().join("plan.json");
+    h.expect(
+        &[
+            "plan",
+            "--mirror",
+            dir.to_str().unwrap(),
+            "--out",
+            saved.to_str().unwrap(),
+        ],
+        0,
+    );
+    // A saved plan carries its sources: --mirror with --plan is refused.
+    let refused = h.expect(
+        &[
+            "apply",
+            "-y",
+            "--plan",
+            saved.to_str().unwrap(),
+            "--mirror",
+            "x",
+        ],
+        1,
+    );
+    assert!(refused.contains("--mirror"), "{refused}");
+    h.expect(&["apply", "-y", "--plan", saved.to_str().unwrap()], 0);
+    assert!(h.active_go_version().contains(NEW));
+    let bad = h.expect(&["plan", "--mirror", "ftp://example.invalid/go"], 1);
+    assert!(bad.contains("ftp://"), "{bad}");
+}

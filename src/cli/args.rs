@@ -318,6 +318,10 @@ pub struct PlanFlags {
     /// Read the Go archive from this file instead of the mirrors
     #[arg(long, value_name = "PATH")]
     pub archive: Option<PathBuf>,
+    /// Fetch the Go archive from this mirror (dir, file:// or http(s):// URL)
+    /// instead of [go] mirrors; repeat to try several in order
+    #[arg(long, value_name = "URL|DIR", conflicts_with = "archive")]
+    pub mirror: Vec<String>,
     /// Overwrite a managed block that was edited by hand
     #[arg(long)]
     pub force: bool,
@@ -352,7 +356,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Plan as `apply --bundle FILE` would (the bundle is verified in a temp dir)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["archive", "proxy", "from_cache"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["archive", "mirror", "proxy", "from_cache"])]
     pub bundle: Option<PathBuf>,
     /// Also ask HTTP mirrors and proxies whether they have what the plan
     /// fetches (one HEAD request per artifact); without it only local
@@ -371,13 +375,13 @@ pub struct ApplyArgs {
     #[arg(short = 'y', long = "yes")]
     pub yes: bool,
     /// Execute a plan saved by `plan --out`; refused if the host changed since
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["prune", "archive", "force"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["prune", "archive", "mirror", "proxy", "from_cache", "force"])]
     pub plan: Option<PathBuf>,
     /// Fail at once if another golock holds the lock
     #[arg(long)]
     pub no_wait: bool,
     /// Take every artifact from this offline bundle (verified first)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["plan", "archive", "proxy", "from_cache"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["plan", "archive", "mirror", "proxy", "from_cache"])]
     pub bundle: Option<PathBuf>,
     /// Cap on the bytes a Go archive may unpack to
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
@@ -456,6 +460,7 @@ impl CheckArgs {
             locked: self.locked,
             prune: self.prune,
             archive: self.archive.clone(),
+            mirror: Vec::new(),
             force: true,
             prune_modules: self.prune_modules,
             proxy: self.proxy.clone(),

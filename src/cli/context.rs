@@ -150,8 +150,26 @@ impl Context {
             platform: None,
             prune_modules: flags.prune_modules,
             module_sources: self.module_sources(flags)?,
+            archive_mirrors: self.archive_mirrors(&flags.mirror)?,
             repair: flags.repair,
         })
+    }
+
+    /// `--mirror` sources; `None` keeps golock.toml's `[go] mirrors`.
+    fn archive_mirrors(&self, mirrors: &[String]) -> Result<Option<Vec<Source>>> {
+        if mirrors.is_empty() {
+            return Ok(None);
+        }
+        let sources = mirrors
+            .iter()
+            .map(|m| {
+                Source::parse_mirror(m, &self.cwd).map_err(|e| FetchError::BadSource {
+                    input: fetch::redact_url(m.trim()),
+                    reason: e.reason,
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Some(sources))
     }
 
     /// `--from-cache` dirs (their `cache/download` is a GOPROXY tree), then

@@ -30,6 +30,8 @@ pub struct PlanOptions {
     pub prune_modules: bool,
     /// Module sources to use instead of `[modules] proxies`.
     pub module_sources: Option<Vec<Source>>,
+    /// Archive mirrors to use instead of `[go] mirrors`.
+    pub archive_mirrors: Option<Vec<Source>>,
     /// `--repair`: the host is observed with a rehash (see
     /// `host::ObserveOptions::rehash`), so damage is planned as a repair.
     pub repair: bool,
@@ -261,8 +263,8 @@ fn archive_sources(
     if let Some(path) = &opts.archive {
         return vec![Source::Local(path.clone())];
     }
-    lock.go
-        .mirrors
+    let mirrors = opts.archive_mirrors.as_deref().unwrap_or(&lock.go.mirrors);
+    mirrors
         .iter()
         .map(|m| match m {
             Source::Local(dir) => Source::Local(dir.join(file)),

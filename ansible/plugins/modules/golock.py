@@ -22,8 +22,6 @@ description:
   - In normal mode it saves the plan with C(golock plan --out FILE) and runs
     C(golock apply --plan FILE -y), so exactly what was planned is applied (golock refuses
     a plan the host no longer matches).
-  - golock has no command-line override for C([go] mirrors); archives come from the
-    mirrors golock.toml names (the role templates them). See O(mirrors).
 author:
   - golock developers
 options:
@@ -53,10 +51,12 @@ options:
     elements: str
   mirrors:
     description:
-      - Not passed to golock, which reads the archive mirrors from golock.toml's
-        C([go] mirrors) only. Setting it fails with a message saying so, rather than
-        being silently ignored; put the mirrors in golock.toml (the role's template
-        does, from C(golock_mirrors)).
+      - Go archive mirrors (directories or http(s) URLs), tried in order, instead of
+        golock.toml's C([go] mirrors) (C(--mirror), repeated). The plan records where
+        each archive comes from, so the apply uses the same mirrors.
+      - Ignored with O(state=checked), since where an archive comes from does not change
+        the drift verdict.
+      - Cannot be combined with O(bundle).
     type: list
     elements: str
   bundle:
@@ -197,6 +197,8 @@ def plan_flags(params):
     flags = []
     for proxy in params["proxies"] or []:
         flags += ["--proxy", proxy]
+    for mirror in params["mirrors"] or []:
+        flags += ["--mirror", mirror]
     if params["repair"]:
         flags.append("--repair")
     if params["prune"]:
@@ -391,16 +393,9 @@ def main():
             prune=dict(type="bool", default=False),
             state=dict(type="str", choices=["present", "checked"], default="present"),
         ),
-        mutually_exclusive=[["bundle", "proxies"]],
+        mutually_exclusive=[["bundle", "proxies"], ["bundle", "mirrors"]],
         supports_check_mode=True,
     )
-    if module.params["mirrors"]:
-        module.fail_json(
-            msg="golock reads archive mirrors only from golock.toml's [go] mirrors; "
-            "put them there (the golock role's template does, from golock_mirrors) "
-            "instead of the module's mirrors option",
-            rc=1,
-        )
     base = golock_base(module)
     if module.params["state"] == "checked":
         state_checked(module, base)
