@@ -91,6 +91,13 @@ pub enum Command {
     /// the module cache, profile blocks, a pending journal, the last apply
     /// (reads only; always exits 0 unless it cannot read)
     Status(StatusArgs),
+    /// Print the export lines that put this golock.toml's installed
+    /// toolchain first on PATH, with its GOROOT and [env], without switching
+    /// the host: `eval "$(golock env)"`, or a direnv .envrc
+    Env(EnvArgs),
+    /// Run a command with this golock.toml's toolchain and [env] (as `golock
+    /// env` sets them): `golock exec -- go build ./...`
+    Exec(ExecArgs),
     /// Print a shell completion script (bash, zsh or fish)
     ///
     /// For example `golock completions bash >
@@ -102,6 +109,44 @@ pub enum Command {
     /// > golock-plan.1`
     #[command(hide = true)]
     Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// The syntax to print (default: fish when $SHELL is fish, else POSIX sh)
+    #[arg(long, value_enum)]
+    pub shell: Option<EnvShell>,
+}
+
+/// The shells `golock env` writes for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EnvShell {
+    Sh,
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl EnvShell {
+    pub fn syntax(self) -> crate::profile::Shell {
+        match self {
+            EnvShell::Fish => crate::profile::Shell::Fish,
+            EnvShell::Sh | EnvShell::Bash | EnvShell::Zsh => crate::profile::Shell::Posix,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The command and its arguments (after `--`); looked up on the new PATH
+    #[arg(
+        value_name = "CMD",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

@@ -89,6 +89,29 @@ pub enum CommandError {
         help("run `golock --help` for the commands; `golock man` prints golock(1)")
     )]
     UnknownManPage { name: String },
+    #[error("{program}: command not found")]
+    #[diagnostic(
+        code(golock::exec_not_found),
+        help(
+            "golock exec looks CMD up on PATH with the toolchain's bin first; give a path or a command on PATH"
+        )
+    )]
+    ExecNotFound { program: String },
+    #[error("cannot run {program}: {source}")]
+    #[diagnostic(
+        code(golock::exec_failed),
+        help("check that {program} is an executable file")
+    )]
+    ExecFailed {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("no command to run")]
+    #[diagnostic(code(golock::exec_nothing), help("golock exec -- CMD [ARGS]..."))]
+    ExecNothing,
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Activate(#[from] host::activate::ActivateError),
     #[error("apply cancelled")]
     #[diagnostic(code(golock::cancelled))]
     Cancelled,

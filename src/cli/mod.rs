@@ -11,6 +11,7 @@ mod bundle;
 mod check;
 mod context;
 mod docs;
+mod env;
 mod error;
 mod init;
 mod lock;
@@ -43,6 +44,10 @@ pub mod exit {
     /// Stdout's reader left early: 128 + SIGPIPE, what a shell reports for
     /// a command SIGPIPE stopped.
     pub const STDOUT_CLOSED: u8 = 141;
+    /// `exec`: the command is not on the PATH it runs with (as shells say).
+    pub const COMMAND_NOT_FOUND: u8 = 127;
+    /// `exec`: the command was found but could not be run (as shells say).
+    pub const CANNOT_EXECUTE: u8 = 126;
 }
 
 /// Parse the command line. A usage error (clap's own code is 2, the code
@@ -74,6 +79,14 @@ pub fn finish(result: Result<u8>) -> u8 {
             signal.exit_code()
         }
         Err(CommandError::StdoutClosed) => exit::STDOUT_CLOSED,
+        Err(err @ (CommandError::ExecNotFound { .. } | CommandError::ExecFailed { .. })) => {
+            let code = match err {
+                CommandError::ExecNotFound { .. } => exit::COMMAND_NOT_FOUND,
+                _ => exit::CANNOT_EXECUTE,
+            };
+            statusln!("{:?}", miette::Report::new(err));
+            code
+        }
         Err(err) => {
             statusln!("{:?}", miette::Report::new(err));
             exit::ERROR
@@ -105,6 +118,8 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Uninstall(args) => uninstall::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
+        Command::Env(args) => env::run(&ctx, args),
+        Command::Exec(args) => env::exec(&ctx, args),
         Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
     }
 }

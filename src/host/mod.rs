@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub mod activate;
 pub mod layout;
 mod modules;
 mod paths;
@@ -381,7 +382,7 @@ fn list_toolchains(dir: &Path) -> Result<BTreeMap<String, ToolchainState>, HostE
 
 /// A toolchain dir is valid when `VERSION` names it and `bin/go` exists.
 pub fn check_toolchain(dir: &Path, dir_name: &str) -> ToolchainState {
-    let version = fsx::read(dir.join("VERSION")).unwrap_or_default();
+    let version = read_version_file(&dir.join("VERSION"));
     let first_line = version.split(|&b| b == b'\n').next().unwrap_or_default();
     if first_line.trim_ascii() != dir_name.as_bytes() {
         return ToolchainState::Invalid {
@@ -394,6 +395,21 @@ pub fn check_toolchain(dir: &Path, dir_name: &str) -> ToolchainState {
         };
     }
     ToolchainState::Valid
+}
+
+/// The first bytes of a toolchain's `VERSION` (its first line is all that
+/// counts; the file is untrusted, so the read is capped). Empty if unreadable.
+fn read_version_file(path: &Path) -> Vec<u8> {
+    use std::io::Read as _;
+    const CAP: u64 = 4096;
+    let mut bytes = Vec::new();
+    match fsx::open(path) {
+        Ok(file) => {
+            let _ = file.take(CAP).read_to_end(&mut bytes);
+            bytes
+        }
+        Err(_) => bytes,
+    }
 }
 
 /// `<root>/go`. golock creates its own data dir (apply takes `<root>/lock`

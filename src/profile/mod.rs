@@ -24,7 +24,7 @@ use std::path::Path;
 pub use block::{BlockSpan, block_hash, crlf_lines, find_block, splice, unified_diff};
 pub use error::ProfileError;
 pub use goenv::try_render_goenv;
-pub use render::try_render_block;
+pub use render::{try_render_activation, try_render_block};
 #[cfg(test)]
 pub(crate) use {goenv::render_goenv, render::render_block};
 

@@ -86,6 +86,30 @@ pub fn try_render_block(
     Ok(render_block(shell, goroot, env))
 }
 
+/// The lines `golock env` prints for `eval`: `GOROOT`, every configured
+/// variable, then `$GOROOT/bin` first on `PATH` (other copies dropped), with
+/// the block's quoting and PATH logic but without its markers and comments.
+pub fn try_render_activation(
+    shell: Shell,
+    goroot: &Path,
+    env: &[(String, String)],
+) -> Result<String, ProfileError> {
+    check_block_inputs(goroot, env)?;
+    let mut out = String::new();
+    push_line(
+        &mut out,
+        &export_line(shell, "GOROOT", &sanitize(&goroot.to_string_lossy())),
+    );
+    for (name, value) in env {
+        push_line(&mut out, &export_line(shell, name, &sanitize(value)));
+    }
+    out.push_str(match shell {
+        Shell::Posix => POSIX_PATH_LOGIC,
+        Shell::Fish => FISH_PATH_LOGIC,
+    });
+    Ok(out)
+}
+
 /// Checks that every input can be written into a block exactly: names are
 /// shell identifiers other than `GOROOT`/`PATH`, and neither values nor the
 /// goroot path contain NUL, CR or LF (a newline could forge a marker line and
