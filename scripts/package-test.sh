@@ -54,15 +54,26 @@ install_tools() {
   cargo deb --version
 }
 
-build_release() {
+# GOLOCK_PACKAGE_PROFILE=dev (as scripts/test.sh sets it) packages the
+# binary the tests already built instead of a second, release build: the
+# packaging is the same, only the optimisation differs. Releases use the
+# default, release.
+profile=${GOLOCK_PACKAGE_PROFILE:-release}
+case $profile in
+  release) bin_dir=target/release ;;
+  dev) bin_dir=target/debug ;;
+  *) fail "GOLOCK_PACKAGE_PROFILE must be release or dev, not $profile" ;;
+esac
+
+build_binary() {
   bash scripts/test-toolchains.sh >/dev/null
-  cargo build --release --locked --quiet
+  cargo build --profile "$profile" --locked --quiet
 }
 
 build_deb() {
-  bash scripts/package-assets.sh target/release/golock
+  bash scripts/package-assets.sh "$bin_dir/golock"
   mkdir -p "$tmp/deb"
-  cargo deb --no-build --output "$tmp/deb/" >/dev/null
+  cargo deb --no-build --profile "$profile" --output "$tmp/deb/" >/dev/null
   deb=$(ls "$tmp"/deb/golock_"${version}"*.deb)
   dpkg-deb --info "$deb" | sed -n 's/^ \(Package\|Version\|Architecture\):/   \1:/p'
 }
@@ -97,7 +108,7 @@ test_deb() {
 
 build_wheel() {
   rm -rf target/package-wheels
-  target/package-venv/bin/maturin build --release --locked --out target/package-wheels
+  target/package-venv/bin/maturin build --profile "$profile" --locked --out target/package-wheels
   wheel=$(ls target/package-wheels/golock-"${version}"-*.whl)
   echo "   $wheel ($(du -h "$wheel" | cut -f1))"
 }
@@ -128,10 +139,10 @@ test_wheel() {
 }
 
 step "install tools (maturin, cargo-deb, man-db)" install_tools
-step "cargo build --release --locked" build_release
+step "cargo build --profile $profile --locked" build_binary
 step "cargo deb --no-build" build_deb
 step "dpkg -i, golock --version, man golock, dpkg -r" test_deb
-step "maturin build --release --locked" build_wheel
+step "maturin build --profile $profile --locked" build_wheel
 step "wheel: fresh venv, golock --version, golock plan" test_wheel
 
 echo "== times"

@@ -20,3 +20,5 @@ cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --all-targets
 # The Ansible collection, with the real ansible-core (its own script: < 5 min).
 bash scripts/ansible-test.sh
+# Packages (.deb via cargo-deb, wheel via maturin) of the binary the tests built.
+GOLOCK_PACKAGE_PROFILE=dev bash scripts/package-test.sh
