@@ -44,7 +44,9 @@ install_tools() {
   fi
   export PATH="$root_dir/target/cargo-tools/bin:$PATH"
   if ! command -v cargo-deb >/dev/null; then
-    cargo install cargo-deb --locked --quiet --root target/cargo-tools
+    # A tool, not a release: skip its LTO so the build fits CI's budget.
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo install cargo-deb --locked --quiet --root target/cargo-tools
   fi
   if ! command -v man >/dev/null || ! dpkg -s man-db >/dev/null 2>&1; then
     "${sudo[@]}" apt-get update -qq

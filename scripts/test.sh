@@ -4,6 +4,13 @@
 # lints and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each step's wall time goes to stderr, so CI's 30-minute budget can be read off.
+started=$SECONDS
+step() {
+  local t0=$SECONDS
+  "$@"
+  echo "[test.sh] $((SECONDS - t0)) s (total $((SECONDS - started)) s): $*" >&2
+}
 command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-pip; }
 python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq python3-pip; }
 # Real shells the profile tests source their blocks with, and the reference
@@ -12,13 +19,13 @@ if ! command -v fish >/dev/null || ! command -v zsh >/dev/null || ! command -v m
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fish zsh minisign direnv >/dev/null
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
-bash scripts/test-toolchains.sh
-bash scripts/module-corpus.sh
-bash scripts/module-corpus.sh --bench 300
-cargo fmt --all -- --check
-cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked --all-targets
+step bash scripts/test-toolchains.sh
+step bash scripts/module-corpus.sh
+step bash scripts/module-corpus.sh --bench 300
+step cargo fmt --all -- --check
+step cargo clippy --all-targets --locked -- -D warnings
+step cargo test --locked --all-targets
 # The Ansible collection, with the real ansible-core (its own script: < 5 min).
-bash scripts/ansible-test.sh
+step bash scripts/ansible-test.sh
 # Packages (.deb via cargo-deb, wheel via maturin) of the binary the tests built.
-GOLOCK_PACKAGE_PROFILE=dev bash scripts/package-test.sh
+step env GOLOCK_PACKAGE_PROFILE=dev bash scripts/package-test.sh
