@@ -52,3 +52,38 @@ proxies = ["file://$corpus/proxy"]
 GOMODCACHE = "$cache"
 TOML
 }
+
+# One result row for bench/all.sh's table. With $BENCH_TSV set, rows are
+# appended there (tab-separated); they are always printed too.
+#   report_ratio JOB GOLOCK_S REFERENCE REFERENCE_S MAX_RATIO
+#     met when GOLOCK_S / REFERENCE_S <= MAX_RATIO
+#   report_abs JOB GOLOCK_S MAX_S
+#     met when GOLOCK_S <= MAX_S (no reference; e.g. a no-op's latency)
+#   report_mem JOB PEAK_KIB MAX_MIB
+report_ratio() {
+  local job=$1 g=$2 ref=$3 r=$4 max=$5 ratio met
+  ratio=$(python3 -c "print(round($g / $r, 3))")
+  met=$(python3 -c "print('yes' if $g / $r <= $max else 'NO')")
+  report_row "$job" "${g} s" "$ref ${r} s" "$ratio" "<= $max" "$met"
+}
+report_abs() {
+  local job=$1 g=$2 max=$3 met
+  met=$(python3 -c "print('yes' if $g <= $max else 'NO')")
+  report_row "$job" "$(python3 -c "print(round($g * 1000, 2))") ms" "-" "-" "<= $(python3 -c "print(round($max * 1000, 2))") ms" "$met"
+}
+report_mem() {
+  local job=$1 kib=$2 max=$3 met
+  met=$(python3 -c "print('yes' if $kib <= $max * 1024 else 'NO')")
+  report_row "$job" "$(python3 -c "print(round($kib / 1024, 1))") MiB" "-" "-" "<= $max MiB" "$met"
+}
+report_row() {
+  local IFS=$'\t'
+  echo "result: $*"
+  [[ -z ${BENCH_TSV:-} ]] || echo "$*" >>"$BENCH_TSV"
+}
+
+# peak_rss_kib CMD…: runs CMD (output discarded) and prints its peak RSS in KiB.
+peak_rss_kib() {
+  /usr/bin/time -f %M -o "$work/rss.$$" "$@" >/dev/null 2>&1
+  cat "$work/rss.$$"
+}
