@@ -12,6 +12,7 @@ mod check;
 mod context;
 mod docs;
 mod error;
+mod hook;
 mod init;
 mod lock;
 mod mirror;
@@ -105,6 +106,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Uninstall(args) => uninstall::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
+        Command::Hook(args) => hook::run(&ctx, args),
         Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
     }
 }
