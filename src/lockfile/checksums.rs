@@ -320,8 +320,12 @@ mod tests {
                 Reply::status(404, "Not Found")
             }
         });
-        let (found, missing) =
-            find_all(&lock_for(&format!("{}/go", server.url())), None, Some(&client())).unwrap();
+        let (found, missing) = find_all(
+            &lock_for(&format!("{}/go", server.url())),
+            None,
+            Some(&client()),
+        )
+        .unwrap();
         assert!(missing.is_empty(), "{missing:?} {:?}", server.requests());
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].sha256.as_str(), found[0].size), (SHA, 68_269_522));
@@ -373,8 +377,12 @@ mod tests {
                 Reply::status(405, "Method Not Allowed")
             }
         });
-        let (found, _) =
-            find_all(&lock_for(&format!("{}/go", server.url())), None, Some(&client())).unwrap();
+        let (found, _) = find_all(
+            &lock_for(&format!("{}/go", server.url())),
+            None,
+            Some(&client()),
+        )
+        .unwrap();
         assert_eq!((found[0].sha256.as_str(), found[0].size), (SHA, 0));
     }
 

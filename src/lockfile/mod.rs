@@ -276,7 +276,12 @@ mod tests {
             crate::fsx::write(base.path().join(dir).join(FILE_NAME), b"").unwrap();
         }
         let changed: Vec<PathBuf> = [
-            "b/go.sum", "a/go.mod", "a/go.sum", "c/go.mod", "a/main.go", "b/golock.toml",
+            "b/go.sum",
+            "a/go.mod",
+            "a/go.sum",
+            "c/go.mod",
+            "a/main.go",
+            "b/golock.toml",
         ]
         .iter()
         .map(PathBuf::from)
