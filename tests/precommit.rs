@@ -131,3 +131,46 @@ fn assert_no_connection(listener: &TcpListener) {
         other => panic!("golock connected to the HTTP mirror: {other:?}"),
     }
 }
+
+fn git(h: &Host, script: &str) {
+    let ok = Command::new("sh")
+        .args(["-c", script])
+        .current_dir(&h.repo)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "{script}");
+}
+
+/// The hooks' `pass_filenames: false`: with no file named, golock asks git.
+/// Staged files pick the lockfiles; with nothing relevant staged (as under
+/// `pre-commit run --all-files`) every tracked golock.toml is checked.
+#[test]
+fn hook_check_without_files_asks_git_what_changed() {
+    let h = Host::new();
+    module(&h, "svc/a", &local_mirror(), MODULE_LINE);
+    module(&h, "svc/b", &local_mirror(), "");
+    git(&h, "git init -q && git add . && git commit -qm init");
+
+    let out = hook(&h, &["check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "drift: svc/a/golock.toml: corp.example/x@v1.0.0 is in go.sum but not in golock.toml\n"
+    );
+
+    git(&h, "echo >> svc/b/go.sum && git add svc/b/go.sum");
+    let staged = expect_exit(
+        &mut hook(&h, &["-v", "check"]).current_dir(h.repo.join("svc")),
+        0,
+    );
+    assert!(
+        staged.contains("In sync: 1 golock.toml file(s)"),
+        "{staged}"
+    );
+    assert!(staged.contains("the staged files"), "{staged}");
+}

@@ -1,7 +1,8 @@
-//! `golock hook check|lock FILE…`: the pre-commit hooks. pre-commit passes
-//! the changed files; each golock.toml beside a changed go.mod, go.sum or
-//! golock.toml is checked (`check --repo-only`) or relocked (`lock
-//! --offline`), so one hook serves a monorepo of several modules.
+//! `golock hook check|lock [FILE…]`: the pre-commit hooks. Each golock.toml
+//! beside a changed go.mod, go.sum or golock.toml is checked (`check
+//! --repo-only`) or relocked (`lock --offline`), so one hook serves a
+//! monorepo of several modules. The changed files are those named, or with
+//! none named (the hooks' `pass_filenames: false`) what git says changed.
 
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ use super::exit;
 use super::lock::{LockSources, relock_file};
 use super::output::outln;
 use crate::lockfile::{self, gomod};
+use crate::vcs;
 
 pub(super) fn run(ctx: &Context, args: &HookArgs) -> Result<u8> {
     match &args.hook {
@@ -20,13 +22,28 @@ pub(super) fn run(ctx: &Context, args: &HookArgs) -> Result<u8> {
     }
 }
 
-/// The golock.toml files the hook works on: those beside the named files,
-/// or with none named the one `--lockfile` or the search upward finds.
+/// The golock.toml files the hook works on: those beside the named files;
+/// with none named, `--lockfile`, else those beside what git says changed
+/// (outside a git work tree: the one the search upward finds).
 fn lockfiles(ctx: &Context, args: &HookFiles) -> Result<Vec<PathBuf>> {
-    if args.files.is_empty() {
-        return Ok(vec![ctx.lockfile_path().ok_or_else(|| ctx.no_lockfile())?]);
+    if !args.files.is_empty() {
+        return Ok(lockfile::beside_changed(&ctx.cwd, &args.files));
     }
-    Ok(lockfile::beside_changed(&ctx.cwd, &args.files))
+    if let Some(explicit) = &ctx.lockfile {
+        return Ok(vec![explicit.clone()]);
+    }
+    let from = std::env::var_os("PRE_COMMIT_FROM_REF").filter(|r| !r.is_empty());
+    let to = std::env::var_os("PRE_COMMIT_TO_REF").filter(|r| !r.is_empty());
+    let range = from.as_deref().zip(to.as_deref());
+    match vcs::changed_files(&ctx.cwd, range, lockfile::is_watched)? {
+        Some(changed) => {
+            if ctx.verbose {
+                ctx.say(format!("Changed files: {}.", changed.scope));
+            }
+            Ok(lockfile::beside_changed(&changed.top, &changed.files))
+        }
+        None => Ok(vec![ctx.lockfile_path().ok_or_else(|| ctx.no_lockfile())?]),
+    }
 }
 
 /// Each lockfile against its go.mod and go.sum; every drift line names

@@ -234,6 +234,13 @@ pub fn find_upward(start: &Path) -> Option<PathBuf> {
 /// beside it, and itself.
 const WATCHED_NAMES: [&str; 3] = ["go.mod", "go.sum", FILE_NAME];
 
+/// Whether a change to `file` can make the golock.toml beside it drift.
+pub fn is_watched(file: &Path) -> bool {
+    file.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| WATCHED_NAMES.contains(&n))
+}
+
 /// The `golock.toml` beside each of `changed` that is a go.mod, go.sum or
 /// golock.toml (a pre-commit hook's file list, relative to `base`), once
 /// each, in the order first named. Other files, and a go.mod with no
@@ -241,11 +248,7 @@ const WATCHED_NAMES: [&str; 3] = ["go.mod", "go.sum", FILE_NAME];
 pub fn beside_changed(base: &Path, changed: &[PathBuf]) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = Vec::new();
     for file in changed {
-        let watched = file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| WATCHED_NAMES.contains(&n));
-        let Some(dir) = file.parent().filter(|_| watched) else {
+        let Some(dir) = file.parent().filter(|_| is_watched(file)) else {
             continue;
         };
         let candidate = base.join(dir).join(FILE_NAME);
