@@ -7,7 +7,8 @@
 #   2 drift: after go.sum gains a module it fails, naming the module
 #   3 fixer: golock-lock-system rewrites golock.toml and fails, then passes
 #   4 monorepo: only the golock.toml beside a staged go.sum is checked; with
-#     --all-files every module's drift is reported, each naming its lockfile
+#     --all-files (nothing staged) every module's drift is reported, each
+#     naming its lockfile
 #   5 language: rust: golock-check builds golock from this repo (cargo
 #     install, CARGO_TARGET_DIR=target/precommit-cargo to reuse its deps)
 #     and passes; timed. GOLOCK_PRECOMMIT_RUST=0 skips it.
@@ -150,6 +151,8 @@ try_hook "$mono" golock-check-system
 expect_fail "monorepo staged"
 expect_says "monorepo staged" "drift: svc/b/golock.toml: example.com/only-in-b@v1.2.3 is in go.sum"
 expect_not_says "monorepo staged" "only-in-a"
+# --all-files, as CI runs it on a clean checkout: every module's lockfile.
+commit_all "$mono" "b drifts too"
 try_hook "$mono" golock-check-system --all-files
 expect_fail "monorepo all files"
 expect_says "monorepo all files" "drift: svc/a/golock.toml: example.com/only-in-a@v1.2.3 is in go.sum"

@@ -200,10 +200,10 @@ pub struct HookArgs {
     pub hook: HookCommand,
 }
 
-/// The pre-commit hooks (`.pre-commit-hooks.yaml`): each takes the changed
-/// files pre-commit passes and works on the golock.toml beside each changed
-/// go.mod, go.sum or golock.toml (no file named: the lockfile `--lockfile`
-/// or the search upward finds).
+/// The pre-commit hooks (`.pre-commit-hooks.yaml`): each works on the
+/// golock.toml beside each changed go.mod, go.sum or golock.toml, the files
+/// named or, with none, what git says changed (staged, the pushed range, or
+/// every tracked file).
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
     /// `check --repo-only` for each golock.toml beside a changed file: 0 in
@@ -216,7 +216,8 @@ pub enum HookCommand {
 
 #[derive(Debug, Args)]
 pub struct HookFiles {
-    /// The changed files (go.mod, go.sum, golock.toml; others are ignored)
+    /// The changed files (go.mod, go.sum, golock.toml; others are ignored;
+    /// none: ask git)
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
