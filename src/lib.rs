@@ -18,5 +18,7 @@ pub mod lockfile;
 mod mirror;
 pub mod modcache;
 mod plan;
+mod proc;
 mod profile;
 pub mod txn;
+mod vcs;

@@ -105,6 +105,9 @@ pub enum Command {
     /// completions zsh > ~/.zfunc/_golock` or `golock completions fish >
     /// ~/.config/fish/completions/golock.fish`.
     Completions(CompletionsArgs),
+    /// The pre-commit hooks: `golock hook check FILE…`, `golock hook lock
+    /// FILE…` on the golock.toml beside each changed go.mod or go.sum
+    Hook(HookArgs),
     /// Print the man page (roff): `golock man > golock.1`, `golock man plan
     /// > golock-plan.1`
     #[command(hide = true)]
@@ -228,8 +231,40 @@ pub struct LockArgs {
     /// A go.dev-style release index (JSON, `?mode=json&include=all`): file or URL
     #[arg(long, value_name = "FILE|URL")]
     pub index: Option<String>,
+    /// Never use the network: skip HTTP mirrors, refuse an --index URL
+    /// (local mirror dirs and index files only)
+    #[arg(long)]
+    pub offline: bool,
     #[command(flatten)]
     pub http: HttpArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub hook: HookCommand,
+}
+
+/// The pre-commit hooks (`.pre-commit-hooks.yaml`): each works on the
+/// golock.toml beside each changed go.mod, go.sum or golock.toml, the files
+/// named or, with none, what git says changed (staged, the pushed range, or
+/// every tracked file).
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// `check --repo-only` for each golock.toml beside a changed file: 0 in
+    /// sync, 2 drift (each line names its golock.toml), 1 error
+    Check(HookFiles),
+    /// `lock --offline` for each golock.toml beside a changed file: 0
+    /// nothing changed, 2 golock.toml rewritten (review and stage it), 1 error
+    Lock(HookFiles),
+}
+
+#[derive(Debug, Args)]
+pub struct HookFiles {
+    /// The changed files (go.mod, go.sum, golock.toml; others are ignored;
+    /// none: ask git)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 /// How golock talks to HTTP(S) mirrors and proxies: one set of flags, for

@@ -63,11 +63,7 @@ impl Context {
     /// [`Context::load_lockfile`] for `golock lock`, which may read archives
     /// of another Go version (it replaces them).
     pub fn load_lockfile_with(&self, stale_archives: lockfile::StaleArchives) -> Result<Lockfile> {
-        let path = self
-            .lockfile_path()
-            .ok_or_else(|| CommandError::NoLockfile {
-                cwd: self.cwd.clone(),
-            })?;
+        let path = self.lockfile_path().ok_or_else(|| self.no_lockfile())?;
         Ok(lockfile::load_with(
             &path,
             &self.layout.home,
@@ -80,6 +76,22 @@ impl Context {
         self.lockfile
             .clone()
             .or_else(|| lockfile::find_upward(&self.cwd))
+    }
+
+    /// The error for a command that found no golock.toml to read.
+    pub fn no_lockfile(&self) -> CommandError {
+        CommandError::NoLockfile {
+            cwd: self.cwd.clone(),
+        }
+    }
+
+    /// `path` as the user would name it: relative to the current directory
+    /// when under it.
+    pub fn shown(&self, path: &Path) -> String {
+        path.strip_prefix(&self.cwd)
+            .unwrap_or(path)
+            .display()
+            .to_string()
     }
 
     /// A progress or status line on stderr, unless `-q`.

@@ -47,6 +47,12 @@ pub enum CommandError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Mirror(#[from] crate::mirror::MirrorError),
+    #[error("could not ask git which files changed")]
+    #[diagnostic(
+        code(golock::git),
+        help("name the changed files (`golock hook check go.sum`), or pass `--lockfile`")
+    )]
+    Git(#[from] crate::vcs::VcsError),
     #[error("{pending}")]
     #[diagnostic(
         code(golock::pending),

@@ -13,6 +13,7 @@ mod context;
 mod docs;
 mod env;
 mod error;
+mod hook;
 mod init;
 mod lock;
 mod mirror;
@@ -120,6 +121,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Status(args) => status::run(&ctx, args),
         Command::Env(args) => env::run(&ctx, args),
         Command::Exec(args) => env::exec(&ctx, args),
+        Command::Hook(args) => hook::run(&ctx, args),
         Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
     }
 }

@@ -102,13 +102,19 @@ pub fn archive_file(lock: &Lockfile, platform: &Platform) -> String {
     format!("{}.{platform}.{ext}", lock.go.version.dir_name())
 }
 
-/// Read an index from a file path or an http(s) URL.
-pub fn load_index(what: &str, cwd: &Path, client: &Client) -> Result<String, ChecksumError> {
+/// Read an index from a file path or an http(s) URL (refused with no
+/// `client`: offline).
+pub fn load_index(
+    what: &str,
+    cwd: &Path,
+    client: Option<&Client>,
+) -> Result<String, ChecksumError> {
     let err = |reason: String| ChecksumError::Index {
         what: what.to_string(),
         reason,
     };
     if what.starts_with("http://") || what.starts_with("https://") {
+        let client = client.ok_or_else(|| err("--offline: a URL is not read".into()))?;
         let (base, rel) = what.rsplit_once('/').unwrap_or((what, ""));
         let bytes = fetch::fetch_bytes(client, &[Source::Http(base.to_string())], rel, 64 << 20)
             .map_err(|e| err(e.to_string()))?
@@ -135,11 +141,12 @@ const INDEX_SHAPE: &str =
     r#"[{"version": "go1.x.y", "files": [{"filename", "os", "arch", "sha256", "size"}, …]}, …]"#;
 
 /// Every locked platform's checksum, from the first source that has it;
-/// the second list names the platforms nothing was found for.
+/// the second list names the platforms nothing was found for. With no
+/// `client` (offline) HTTP mirrors are not asked.
 pub fn find_all(
     lock: &Lockfile,
     index: Option<&str>,
-    client: &Client,
+    client: Option<&Client>,
 ) -> Result<(Vec<Found>, Vec<Platform>), ChecksumError> {
     let releases: Vec<Release> = match index {
         Some(text) => serde_json::from_str(text).map_err(|e| ChecksumError::Index {
@@ -198,8 +205,16 @@ fn from_index(
 }
 
 /// `SHA256SUMS` (`<hex>  <file>` lines) or `<file>.sha256` in a mirror.
-fn from_sums(lock: &Lockfile, file: &str, client: &Client) -> Option<(String, u64, String)> {
-    for mirror in &lock.go.mirrors {
+fn from_sums(
+    lock: &Lockfile,
+    file: &str,
+    client: Option<&Client>,
+) -> Option<(String, u64, String)> {
+    let reachable = |m: &&Source| client.is_some() || matches!(m, Source::Local(_));
+    // Offline, only local mirrors are read: this client is never asked to connect.
+    let local_only = Client::new(fetch::HttpOptions::default());
+    let client = client.unwrap_or(&local_only);
+    for mirror in lock.go.mirrors.iter().filter(reachable) {
         let label = mirror.describe();
         let fetch = |rel: &str| {
             fetch::fetch_bytes(client, std::slice::from_ref(mirror), rel, 1 << 20)
@@ -305,8 +320,12 @@ mod tests {
                 Reply::status(404, "Not Found")
             }
         });
-        let (found, missing) =
-            find_all(&lock_for(&format!("{}/go", server.url())), None, &client()).unwrap();
+        let (found, missing) = find_all(
+            &lock_for(&format!("{}/go", server.url())),
+            None,
+            Some(&client()),
+        )
+        .unwrap();
         assert!(missing.is_empty(), "{missing:?} {:?}", server.requests());
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].sha256.as_str(), found[0].size), (SHA, 68_269_522));
@@ -315,6 +334,36 @@ mod tests {
             "{}",
             found[0].from
         );
+    }
+
+    /// Offline (`lock --offline`, the pre-commit hook), an HTTP mirror is
+    /// never contacted, and the error says it was skipped.
+    #[test]
+    fn offline_relock_sends_no_request_to_an_http_mirror() {
+        let server = Server::start(|_, _| {
+            Reply::ok(format!("{SHA}  go1.27.3.linux-amd64.tar.gz\n").as_bytes())
+        });
+        let lock = lock_for(&format!("{}/go", server.url()));
+        let (found, missing) = find_all(&lock, None, None).unwrap();
+        assert!(found.is_empty());
+        assert_eq!(missing.len(), 1);
+        let inputs = RelockInputs {
+            go_sum: None,
+            index: None,
+            update: false,
+            client: None,
+            host: "linux-amd64".parse().ok(),
+        };
+        let err = relock(&lock, "", &inputs).unwrap_err();
+        assert!(err.to_string().contains("skipped: --offline"), "{err}");
+        assert!(server.requests().is_empty(), "{:?}", server.requests());
+    }
+
+    /// An index URL is refused offline, before any connection.
+    #[test]
+    fn offline_refuses_an_index_url() {
+        let err = load_index("https://go.dev/dl/?mode=json", Path::new("/"), None).unwrap_err();
+        assert!(err.to_string().contains("--offline"), "{err}");
     }
 
     /// A mirror that refuses HEAD still gives the checksum; the size stays 0
@@ -328,8 +377,12 @@ mod tests {
                 Reply::status(405, "Method Not Allowed")
             }
         });
-        let (found, _) =
-            find_all(&lock_for(&format!("{}/go", server.url())), None, &client()).unwrap();
+        let (found, _) = find_all(
+            &lock_for(&format!("{}/go", server.url())),
+            None,
+            Some(&client()),
+        )
+        .unwrap();
         assert_eq!((found[0].sha256.as_str(), found[0].size), (SHA, 0));
     }
 
@@ -341,7 +394,7 @@ mod tests {
             go_sum: None,
             index: None,
             update: false,
-            client: &client,
+            client: Some(&client),
             host,
         };
         relock(&lock, text, &inputs)
@@ -385,8 +438,9 @@ pub struct RelockInputs<'a> {
     pub index: Option<&'a str>,
     /// `--update`: a locked checksum may change.
     pub update: bool,
-    /// For HTTP mirrors, with the CLI's HTTP options.
-    pub client: &'a Client,
+    /// For HTTP mirrors, with the CLI's HTTP options; `None` (`--offline`):
+    /// only local mirrors and index files are read.
+    pub client: Option<&'a Client>,
     /// This host's platform: `lock` fails when nothing has its checksum.
     pub host: Option<Platform>,
 }
@@ -423,7 +477,7 @@ pub fn relock(lock: &Lockfile, text: &str, inputs: &RelockInputs) -> Result<Relo
     if let Some(platform) = host_unfound.or_else(|| unfound.first().copied())
         && (host_unfound.is_some() || archived + kept == 0)
     {
-        return Err(no_checksum(lock, &platform, inputs.index.is_some()));
+        return Err(no_checksum(lock, &platform, inputs));
     }
     Ok(Relock {
         text: editor.finish(),
@@ -455,9 +509,9 @@ fn stale_archives(lock: &Lockfile, missing: &[Platform]) -> Vec<(Platform, Strin
 }
 
 /// The error for a platform nothing had a checksum for, naming the places looked in.
-fn no_checksum(lock: &Lockfile, platform: &Platform, had_index: bool) -> ChecksumError {
+fn no_checksum(lock: &Lockfile, platform: &Platform, inputs: &RelockInputs) -> ChecksumError {
     let file = archive_file(lock, platform);
-    let mut looked = vec![if had_index {
+    let mut looked = vec![if inputs.index.is_some() {
         "the release index given with --index".to_string()
     } else {
         "a release index (none: --index not given)".to_string()
@@ -468,6 +522,7 @@ fn no_checksum(lock: &Lockfile, platform: &Platform, had_index: bool) -> Checksu
     for mirror in &lock.go.mirrors {
         let tried = match mirror {
             Source::Local(_) => format!("SHA256SUMS, {file}.sha256, {file}"),
+            Source::Http(_) if inputs.client.is_none() => "skipped: --offline".to_string(),
             Source::Http(_) => format!("SHA256SUMS, {file}.sha256"),
         };
         looked.push(format!("mirror {} ({tried})", mirror.describe()));

@@ -230,6 +230,35 @@ pub fn find_upward(start: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// The files whose change can make a golock.toml drift: go.mod and go.sum
+/// beside it, and itself.
+const WATCHED_NAMES: [&str; 3] = ["go.mod", "go.sum", FILE_NAME];
+
+/// Whether a change to `file` can make the golock.toml beside it drift.
+pub fn is_watched(file: &Path) -> bool {
+    file.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| WATCHED_NAMES.contains(&n))
+}
+
+/// The `golock.toml` beside each of `changed` that is a go.mod, go.sum or
+/// golock.toml (a pre-commit hook's file list, relative to `base`), once
+/// each, in the order first named. Other files, and a go.mod with no
+/// golock.toml in its directory (a module golock does not manage), name none.
+pub fn beside_changed(base: &Path, changed: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    for file in changed {
+        let Some(dir) = file.parent().filter(|_| is_watched(file)) else {
+            continue;
+        };
+        let candidate = base.join(dir).join(FILE_NAME);
+        if candidate.is_file() && !found.contains(&candidate) {
+            found.push(candidate);
+        }
+    }
+    found
+}
+
 /// `path` made absolute against the current directory, lexically; left as is
 /// when the current directory is unavailable.
 fn absolute(path: &Path) -> PathBuf {
@@ -239,6 +268,35 @@ fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn beside_changed_names_each_lockfile_once_and_skips_unmanaged_modules() {
+        let base = tempfile::tempdir().unwrap();
+        for dir in ["a", "b", "c"] {
+            crate::fsx::create_dir_all(base.path().join(dir)).unwrap();
+        }
+        for dir in ["a", "b"] {
+            crate::fsx::write(base.path().join(dir).join(FILE_NAME), b"").unwrap();
+        }
+        let changed: Vec<PathBuf> = [
+            "b/go.sum",
+            "a/go.mod",
+            "a/go.sum",
+            "c/go.mod",
+            "a/main.go",
+            "b/golock.toml",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        assert_eq!(
+            beside_changed(base.path(), &changed),
+            vec![
+                base.path().join("b").join(FILE_NAME),
+                base.path().join("a").join(FILE_NAME)
+            ]
+        );
+    }
     use crate::fsx;
 
     #[test]
