@@ -298,6 +298,9 @@ pub fn remember_modules(
         return fsx::remove_file_opt(&file);
     };
     let temp = fsx::sibling_temp(&file, &format!("new-{}", std::process::id()));
+    fsx::remove_file_opt(&temp)?;
     fsx::write(&temp, bytes)?;
+    // Whatever the umask: a record others could write is not read back.
+    fsx::set_mode(&temp, 0o644)?;
     fsx::rename(&temp, &file)
 }

@@ -98,12 +98,12 @@ pub struct SeenModules {
 impl SeenModules {
     /// The record for `cache`, if there is a readable one.
     pub fn load(file: &Path, cache: &Path) -> Option<SeenModules> {
+        let opened = fsx::open(file).ok()?;
+        if !written_by_us(&opened.metadata().ok()?) {
+            return None;
+        }
         let mut bytes = Vec::new();
-        fsx::open(file)
-            .ok()?
-            .take(MAX_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .ok()?;
+        opened.take(MAX_BYTES + 1).read_to_end(&mut bytes).ok()?;
         if bytes.len() as u64 > MAX_BYTES {
             return None;
         }
@@ -147,6 +147,14 @@ impl SeenModules {
             .or_insert_with(|| Stamp::of(parent));
         recorded.settled_before(self.written_ns) && now == Some(*recorded)
     }
+}
+
+/// A record someone else could have written could vouch for a damaged
+/// module: only our own, writable by no one else, counts.
+fn written_by_us(meta: &std::fs::Metadata) -> bool {
+    // SAFETY: geteuid has no failure mode.
+    let euid = unsafe { libc::geteuid() };
+    meta.is_file() && meta.uid() == euid && meta.mode() & 0o022 == 0
 }
 
 fn parse(text: &str) -> Option<SeenModules> {

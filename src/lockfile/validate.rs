@@ -61,14 +61,17 @@ pub(super) fn validate(
         home,
         errors: Vec::new(),
     };
-    let raw = match parse_fast(text, &cx) {
-        Some(raw) => raw,
-        None => {
-            let probe: SchemaProbe = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
-            cx.check_schema(probe.schema)?;
-            toml::from_str(text).map_err(|e| cx.toml_error(&e))?
+    if let Some(raw) = parse_fast(text, &cx) {
+        let validated = cx.lockfile(raw);
+        if cx.errors.is_empty() {
+            return Ok(validated);
         }
-    };
+        // Reported as the full parse reports them.
+        cx.errors.clear();
+    }
+    let probe: SchemaProbe = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
+    cx.check_schema(probe.schema)?;
+    let raw: RawLockfile = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
     let validated = cx.lockfile(raw);
     cx.finish(validated)
 }
