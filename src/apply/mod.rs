@@ -291,7 +291,12 @@ pub fn remember_modules(
 ) -> Result<(), fsx::FsError> {
     let file = layout.seen_modules_file();
     let record = match crate::host::gomodcache(lock, &layout.home) {
-        Ok(cache) if !lock.modules.require.is_empty() => crate::host::record_present(lock, &cache),
+        Ok(cache) if !lock.modules.require.is_empty() => {
+            if crate::host::record_vouches_for_all(lock, &cache, &file) {
+                return Ok(()); // a no-op apply then writes nothing
+            }
+            crate::host::record_present(lock, &cache)
+        }
         _ => None,
     };
     let Some(bytes) = record else {

@@ -21,7 +21,10 @@ pub mod state;
 pub mod status;
 pub mod verify;
 
-pub use modules::{CacheLocationError, ModuleState, ObservedModules, gomodcache, record_present};
+pub use modules::{
+    CacheLocationError, ModuleState, ObservedModules, gomodcache, record_present,
+    record_vouches_for_all,
+};
 pub use paths::real_location;
 
 use crate::fsx::{self, ResultExt};

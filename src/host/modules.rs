@@ -129,6 +129,18 @@ pub fn record_present(lock: &Lockfile, cache: &Path) -> Option<Vec<u8>> {
     recorder.finish()
 }
 
+/// Whether the record in `file` already vouches for every locked module.
+pub fn record_vouches_for_all(lock: &Lockfile, cache: &Path, file: &Path) -> bool {
+    let Some(seen) = SeenModules::load(file, cache) else {
+        return false;
+    };
+    let layout = CacheLayout::new(cache);
+    lock.modules
+        .require
+        .iter()
+        .all(|(key, hashes)| seen.vouches(&layout, key, hashes))
+}
+
 /// `--repair`: rehash every module that looks present, as `verify` does;
 /// a mismatch makes it damaged (the first mismatch is the reason).
 pub fn rehash(lock: &Lockfile, observed: &mut ObservedModules) {

@@ -211,7 +211,8 @@ mod tests {
         let split = split(&text).unwrap();
         assert_eq!(split.rest.len(), text.len());
         assert!(!split.rest.contains("require") && split.rest.contains("\n[env]\n"));
-        let last = format!("[env]\nA = \"b\"\n{HEADER}\n\"a.example/m@v1.0.0\" = {{ mod = \"{H1}\" }}\n");
+        let last =
+            format!("[env]\nA = \"b\"\n{HEADER}\n\"a.example/m@v1.0.0\" = {{ mod = \"{H1}\" }}\n");
         assert_eq!(super::split(&last).unwrap().rest, "[env]\nA = \"b\"\n");
         assert_eq!(split.require.len(), 2);
         let (key, hashes) = &split.require[0];
