@@ -280,3 +280,32 @@ fn ensure_unchanged(path: &std::path::Path, before: Option<&str>) -> Result<(), 
     }
     Ok(())
 }
+
+/// After an apply (or a no-op one), holding the host lock: record the
+/// locked modules present now, so that later no-op plans need not reread
+/// them (see [`crate::host::seen`]). A cache, so not journaled or synced:
+/// a torn file reads as absent. Without locked modules the record goes.
+pub fn remember_modules(
+    lock: &crate::lockfile::Lockfile,
+    layout: &Layout,
+) -> Result<(), fsx::FsError> {
+    let file = layout.seen_modules_file();
+    let record = match crate::host::gomodcache(lock, &layout.home) {
+        Ok(cache) if !lock.modules.require.is_empty() => {
+            if crate::host::record_vouches_for_all(lock, &cache, &file) {
+                return Ok(()); // a no-op apply then writes nothing
+            }
+            crate::host::record_present(lock, &cache)
+        }
+        _ => None,
+    };
+    let Some(bytes) = record else {
+        return fsx::remove_file_opt(&file);
+    };
+    let temp = fsx::sibling_temp(&file, &format!("new-{}", std::process::id()));
+    fsx::remove_file_opt(&temp)?;
+    fsx::write(&temp, bytes)?;
+    // Whatever the umask: a record others could write is not read back.
+    fsx::set_mode(&temp, 0o644)?;
+    fsx::rename(&temp, &file)
+}

@@ -18,6 +18,7 @@ use crate::host::state::State;
 pub fn remove_data_dir(layout: &Layout) -> Result<Vec<PathBuf>, fsx::FsError> {
     remove_own_files(&layout.root.join("manifests"), is_manifest)?;
     remove_own_files(&layout.root.join("cache"), is_sha256_name)?;
+    fsx::remove_file_opt(&layout.seen_modules_file())?;
     if records_nothing(layout) {
         fsx::remove_file_opt(&layout.state_file())?;
     }

@@ -56,6 +56,7 @@ fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<
         None => fresh,
     };
     if plan.is_empty() {
+        remember_modules(ctx, &lock);
         ctx.say(plan::NO_CHANGES_MESSAGE);
         return Ok(exit::OK);
     }
@@ -71,6 +72,7 @@ fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<
         return Err(CommandError::Cancelled);
     }
     apply::execute(&plan, &ctx.layout, &apply_options(ctx, args))?;
+    remember_modules(ctx, &lock);
     let s = plan.summary;
     ctx.say(format!(
         "Apply complete! {} installed, {} changed, {} removed.",
@@ -83,6 +85,13 @@ fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<
         ));
     }
     Ok(exit::OK)
+}
+
+/// The record only speeds up later plans: failing to write it is a warning.
+fn remember_modules(ctx: &Context, lock: &crate::lockfile::Lockfile) {
+    if let Err(e) = apply::remember_modules(lock, &ctx.layout) {
+        ctx.say(format!("golock: warning: {e}"));
+    }
 }
 
 fn apply_options(ctx: &Context, args: &ApplyArgs) -> apply::Options {

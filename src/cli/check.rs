@@ -7,7 +7,7 @@ use super::error::Result;
 use super::exit;
 use super::output::outln;
 use crate::host::verify::Finding;
-use crate::lockfile::gomod;
+use crate::lockfile::{Lockfile, gomod};
 
 pub(super) fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
     let flags = args.plan_flags();
@@ -15,7 +15,7 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
     let lock = ctx.load_lockfile()?;
     let mut drifted: Vec<Finding> = gomod::drift(&lock)?.iter().map(Finding::from).collect();
     if !args.repo_only {
-        drifted.extend(host_drift(ctx, &flags)?);
+        drifted.extend(host_drift(ctx, &lock, &flags)?);
     }
     if args.json {
         outln!("{}", super::output::findings_json(&drifted))?;
@@ -38,12 +38,12 @@ pub(super) fn run(ctx: &Context, args: &CheckArgs) -> Result<u8> {
 }
 
 /// A pending journal, and every action a plan would take.
-fn host_drift(ctx: &Context, flags: &PlanFlags) -> Result<Vec<Finding>> {
+fn host_drift(ctx: &Context, lock: &Lockfile, flags: &PlanFlags) -> Result<Vec<Finding>> {
     let mut drifted = ctx.pending_findings()?;
     for pending in &mut drifted {
         pending.message = format!("host: {}", pending.message);
     }
-    let (_, _, plan) = ctx.compute_plan(&ctx.plan_options(flags)?)?;
+    let (_, plan) = ctx.plan_for(lock, &ctx.plan_options(flags)?)?;
     drifted.extend(plan.actions.iter().map(|a| a.finding()));
     Ok(drifted)
 }

@@ -216,13 +216,19 @@ impl Context {
     /// lockfile → host → plan.
     pub fn compute_plan(&self, opts: &PlanOptions) -> Result<(Lockfile, Observed, Plan)> {
         let lock = self.load_lockfile()?;
+        let (observed, plan) = self.plan_for(&lock, opts)?;
+        Ok((lock, observed, plan))
+    }
+
+    /// host → plan, for a lockfile already loaded.
+    pub fn plan_for(&self, lock: &Lockfile, opts: &PlanOptions) -> Result<(Observed, Plan)> {
         let observe = host::ObserveOptions {
             list_unlocked_modules: opts.prune_modules,
             rehash: opts.repair,
         };
-        let observed = host::observe(&lock, &self.layout, &self.env, &observe)?;
-        let plan = plan::plan(&lock, &observed, &self.layout, opts)?;
-        Ok((lock, observed, plan))
+        let observed = host::observe(lock, &self.layout, &self.env, &observe)?;
+        let plan = plan::plan(lock, &observed, &self.layout, opts)?;
+        Ok((observed, plan))
     }
 
     /// Warnings, `-v`'s in-place list, and the plan itself.

@@ -14,10 +14,14 @@ pub(super) fn run(ctx: &Context, args: &PlanArgs) -> Result<u8> {
     ctx.ensure_locked(&args.flags)?;
     let mut opts = ctx.plan_options(&args.flags)?;
     // Outside golock's data dir: planning changes nothing on the host.
-    let scratch = tempfile::tempdir().ctx("create temp dir", Path::new("/tmp"))?;
-    if let Some(bundle) = &args.bundle {
-        ctx.use_bundle(bundle, &scratch.path().join("bundle"), &mut opts)?;
-    }
+    let _scratch = match &args.bundle {
+        Some(bundle) => {
+            let scratch = tempfile::tempdir().ctx("create temp dir", Path::new("/tmp"))?;
+            ctx.use_bundle(bundle, &scratch.path().join("bundle"), &mut opts)?;
+            Some(scratch)
+        }
+        None => None,
+    };
     let (_, _, plan) = ctx.compute_plan(&opts)?;
     apply::check_writable(&plan, &ctx.layout)?;
     let client = args.refresh.then(|| args.http.client());

@@ -45,6 +45,12 @@ impl Layout {
         self.root.join("state.json")
     }
 
+    /// The modules the last apply found present, for fast no-op plans
+    /// (see [`crate::host::seen`]).
+    pub fn seen_modules_file(&self) -> PathBuf {
+        self.root.join("seen-modules")
+    }
+
     pub fn journal_dir(&self) -> PathBuf {
         self.root.join("journal")
     }

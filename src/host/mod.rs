@@ -16,11 +16,15 @@ pub mod layout;
 mod modules;
 mod paths;
 pub mod reboot;
+pub mod seen;
 pub mod state;
 pub mod status;
 pub mod verify;
 
-pub use modules::{CacheLocationError, ModuleState, ObservedModules, gomodcache};
+pub use modules::{
+    CacheLocationError, ModuleState, ObservedModules, gomodcache, record_present,
+    record_vouches_for_all,
+};
 pub use paths::real_location;
 
 use crate::fsx::{self, ResultExt};
@@ -319,10 +323,15 @@ fn observe_modules(
         return Ok(None);
     }
     let cache = gomodcache(lock, &layout.home)?;
+    // `--repair` rereads every module: it is what finds files changed in place.
+    let seen = (!opts.rehash)
+        .then(|| seen::SeenModules::load(&layout.seen_modules_file(), &cache))
+        .flatten();
     Ok(Some(modules::observe(
         lock,
         &cache,
         opts.list_unlocked_modules,
+        seen.as_ref(),
     )))
 }
 

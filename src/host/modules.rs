@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::seen::{Recorder, SeenModules};
 use crate::fsx;
 use crate::lockfile::{Lockfile, ModuleHashes, ModuleKey};
 use crate::modcache::{self, CacheLayout};
@@ -72,13 +73,27 @@ pub fn gomodcache(lock: &Lockfile, home: &Path) -> Result<PathBuf, CacheLocation
     }
 }
 
-pub fn observe(lock: &Lockfile, cache: &Path, list_unlocked: bool) -> ObservedModules {
+/// Each locked module's state; one `seen` vouches for is present without
+/// reading its files (see [`super::seen`]).
+pub fn observe(
+    lock: &Lockfile,
+    cache: &Path,
+    list_unlocked: bool,
+    seen: Option<&SeenModules>,
+) -> ObservedModules {
     let layout = CacheLayout::new(cache);
     let locked = lock
         .modules
         .require
         .iter()
-        .map(|(key, hashes)| (key.to_string(), module_state(&layout, key, hashes)))
+        .map(|(key, hashes)| {
+            let state = if seen.is_some_and(|s| s.vouches(&layout, key, hashes)) {
+                ModuleState::Present
+            } else {
+                module_state(&layout, key, hashes)
+            };
+            (key.to_string(), state)
+        })
         .collect();
     let unlocked = if list_unlocked {
         cached_modules(cache)
@@ -98,6 +113,32 @@ pub fn observe(lock: &Lockfile, cache: &Path, list_unlocked: bool) -> ObservedMo
         locked,
         unlocked,
     }
+}
+
+/// The `seen-modules` file for the locked modules present in `cache` now
+/// (checked as [`observe`] does without a record); `None` when `cache`'s
+/// path cannot be written in it.
+pub fn record_present(lock: &Lockfile, cache: &Path) -> Option<Vec<u8>> {
+    let mut recorder = Recorder::new(cache);
+    let layout = CacheLayout::new(cache);
+    for (key, hashes) in &lock.modules.require {
+        if matches!(check_module(&layout, key, hashes), Ok(None)) {
+            recorder.present(key, hashes);
+        }
+    }
+    recorder.finish()
+}
+
+/// Whether the record in `file` already vouches for every locked module.
+pub fn record_vouches_for_all(lock: &Lockfile, cache: &Path, file: &Path) -> bool {
+    let Some(seen) = SeenModules::load(file, cache) else {
+        return false;
+    };
+    let layout = CacheLayout::new(cache);
+    lock.modules
+        .require
+        .iter()
+        .all(|(key, hashes)| seen.vouches(&layout, key, hashes))
 }
 
 /// `--repair`: rehash every module that looks present, as `verify` does;

@@ -126,7 +126,8 @@ fn module_cache(layout: &Layout, lock: Option<&Lockfile>) -> Result<ModuleCacheS
         Some(lock) => gomodcache(lock, &layout.home)?,
         None => layout.home.join("go/pkg/mod"),
     };
-    let observed = lock.map(|lock| super::modules::observe(lock, &path, false));
+    let seen = super::seen::SeenModules::load(&layout.seen_modules_file(), &path);
+    let observed = lock.map(|lock| super::modules::observe(lock, &path, false, seen.as_ref()));
     Ok(ModuleCacheStatus {
         locked: observed.as_ref().map(|o| o.locked.len()),
         locked_present: observed.as_ref().map(|o| {

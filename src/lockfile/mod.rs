@@ -11,6 +11,7 @@ mod error;
 pub mod gomod;
 mod platform;
 mod raw;
+mod require_fast;
 mod syntax;
 mod validate;
 

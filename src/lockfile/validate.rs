@@ -16,11 +16,11 @@ use super::error::{LockfileError, Src};
 use super::raw::{
     Entries, RawArchive, RawGo, RawLockfile, RawModuleHashes, RawModules, RawProfile, SchemaProbe,
 };
-use super::syntax;
 use super::{
     ArchiveSpec, GoSpec, GoVersion, ModuleHashes, ModuleKey, ModulesSpec, Platform, ProfileSpec,
     SCHEMA_VERSION,
 };
+use super::{require_fast, syntax};
 use crate::fetch::{Source, SourceError};
 
 /// [`Source::parse_mirror`] or [`Source::parse_proxy`].
@@ -61,11 +61,33 @@ pub(super) fn validate(
         home,
         errors: Vec::new(),
     };
+    if let Some(raw) = parse_fast(text, &cx) {
+        let validated = cx.lockfile(raw);
+        if cx.errors.is_empty() {
+            return Ok(validated);
+        }
+        // Reported as the full parse reports them.
+        cx.errors.clear();
+    }
     let probe: SchemaProbe = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
     cx.check_schema(probe.schema)?;
     let raw: RawLockfile = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
     let validated = cx.lockfile(raw);
     cx.finish(validated)
+}
+
+/// The file through [`require_fast`], when that path takes it and the rest
+/// parses cleanly; `None` leaves every outcome (and error) to the full parse.
+fn parse_fast(text: &str, cx: &Checker<'_>) -> Option<RawLockfile> {
+    let split = require_fast::split(text)?;
+    let probe: SchemaProbe = toml::from_str(&split.rest).ok()?;
+    cx.check_schema(probe.schema).ok()?;
+    let mut raw: RawLockfile = toml::from_str(&split.rest).ok()?;
+    if !raw.modules.require.0.is_empty() {
+        return None;
+    }
+    raw.modules.require = Entries(split.require);
+    Some(raw)
 }
 
 /// Walks the raw file and collects problems.

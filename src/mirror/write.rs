@@ -1,6 +1,13 @@
 //! How the mirror's files land: staged files renamed into place, listings
 //! written to a temp name and renamed, and nothing rewritten whose content
 //! is already right (so its mtime stays).
+//!
+//! Nothing waits for the disk (as `cp -a` does not): one fsync per file
+//! made a 1,000-module mirror 7× slower than `cp -a`. Each file still
+//! appears whole or not at all (rename), and what a power loss leaves torn
+//! is found, not trusted: every run rehashes the files already in place
+//! against golock.toml and rewrites any that differ, and every consumer
+//! (apply, the go command) checks what it fetches.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -21,7 +28,7 @@ pub fn place(files: &[Staged]) -> Result<usize, fsx::FsError> {
     for file in files {
         fsx::create_dir_all(fsx::parent_of(&file.target))?;
         fsx::set_mode(&file.staged, 0o644)?;
-        fsx::rename_durable(&file.staged, &file.target)?;
+        fsx::rename(&file.staged, &file.target)?;
     }
     Ok(files.len())
 }
@@ -35,8 +42,15 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, fsx::FsError>
     fsx::create_dir_all(fsx::parent_of(path))?;
     let temp = fsx::sibling_temp(path, &format!("new-{}", std::process::id()));
     fsx::remove_file_opt(&temp)?;
-    fsx::write_new_file(&temp, bytes, 0o644)?;
-    fsx::rename_durable(&temp, path)?;
+    let mut out = fsx::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&temp)?;
+    out.write_all(bytes).ctx("write", &temp)?;
+    drop(out);
+    fsx::set_mode(&temp, 0o644)?;
+    fsx::rename(&temp, path)?;
     Ok(true)
 }
 
