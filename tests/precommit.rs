@@ -165,7 +165,7 @@ fn hook_check_without_files_asks_git_what_changed() {
 
     git(&h, "echo >> svc/b/go.sum && git add svc/b/go.sum");
     let staged = expect_exit(
-        &mut hook(&h, &["-v", "check"]).current_dir(h.repo.join("svc")),
+        hook(&h, &["-v", "check"]).current_dir(h.repo.join("svc")),
         0,
     );
     assert!(
