@@ -286,7 +286,10 @@ fn deferred_modules_are_rechecked_after_a_reboot() {
     );
 
     let settled = h.expect_in_boot("boot-c", &["recover"], 0);
-    assert!(settled.contains("1 module is intact after the reboot"), "{settled}");
+    assert!(
+        settled.contains("1 module is intact after the reboot"),
+        "{settled}"
+    );
     assert!(h.state().get("unsynced_modules").is_none());
     h.expect_in_boot("boot-d", &["plan", "--detailed-exitcode"], 0);
 }
@@ -296,7 +299,11 @@ fn modules_installed_with_sync_full_are_not_marked() {
     let (h, cache) = locked_host(&file_proxy());
     h.expect_in_boot("boot-a", &["apply", "-y", "--sync", "full"], 0);
     assert!(h.state().get("unsynced_modules").is_none());
-    assert!(h.state()["modules"].as_array().is_some_and(|m| !m.is_empty()));
+    assert!(
+        h.state()["modules"]
+            .as_array()
+            .is_some_and(|m| !m.is_empty())
+    );
     // Not rechecked after a reboot: damage is only found by verify / --repair.
     lose_data_of_a_tree_file(&cache);
     h.expect_in_boot("boot-b", &["plan", "--detailed-exitcode"], 0);
