@@ -2,7 +2,10 @@
 # Benchmark: `golock apply` of go1.27.3 into an empty root, against the manual
 # recipe `sha256sum ARCHIVE && tar -xzf ARCHIVE` into an empty dir. Runs
 # alternate on the same machine (which goes first alternates too); prints
-# medians and the ratio (target <= 0.7).
+# medians and the ratio (target <= 0.5), then golock's peak RSS, as
+# report_ratio / report_mem rows (bench/lib.sh) for bench/all.sh. The work
+# dir is made under $TMPDIR (default /tmp); job names carry its filesystem
+# type as df reports it (BENCH_FS overrides).
 #
 # Results are set aside and each run starts on a quiet disk (bench/lib.sh).
 # golock runs with its default `--sync deferred`; set
@@ -16,6 +19,7 @@ archive=$PWD/target/golock-test/archives/go1.27.3.linux-amd64.tar.gz
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 source bench/lib.sh
+fs=${BENCH_FS:-$(df --output=fstype "$work" | tail -1)}
 write_lockfile "$work/golock.toml"
 mkdir -p "$work/home"
 cat "$archive" >/dev/null # both read it from the page cache
@@ -45,4 +49,7 @@ done
 g=$(median "${golock_times[@]}"); r=$(median "${recipe_times[@]}")
 echo "golock apply (median of $runs):        ${g}s   runs: ${golock_times[*]}"
 echo "sha256sum && tar -xzf (median of $runs): ${r}s   runs: ${recipe_times[*]}"
-echo "ratio golock/recipe: $(python3 -c "print(round($g / $r, 3))")  (target <= 0.7)"
+report_ratio "install go1.27.3 ($fs)" "$g" "sha256sum && tar -xzf" "$r" 0.5
+settle_disk
+report_mem "install go1.27.3 ($fs) peak RSS" "$(peak_rss_kib target/release/golock -q --root "$work/root" \
+  --home "$work/home" --lockfile "$work/golock.toml" apply -y)" 32

@@ -10,7 +10,8 @@ Go archive exists):
              extracted from target/golock-test/archives/go1.27.3.linux-amd64.tar.gz
              if missing), --force (rebuild even if the stamp matches)
 
-Output (all under target/golock-test/, gitignored), for OUT = corpus/ or bench-corpus/:
+Output (all under target/golock-test/, gitignored), for OUT = corpus/, bench-corpus/ (N=300)
+or bench-corpus-N/ (any other N, so that corpora of several sizes coexist):
 
   OUT/proxy/                       GOPROXY tree, served with GOPROXY=file://<abs OUT/proxy>
       <escaped path>/@v/list       every version, one per line, semver order
@@ -578,7 +579,9 @@ def main():
         script_hash = hashlib.sha256(f.read()).hexdigest()
 
     if a.bench is not None:
-        out = os.path.join(TEST_DIR, "bench-corpus")
+        # 300 (the default) keeps its old place; other sizes live beside it.
+        name = "bench-corpus" if a.bench == 300 else f"bench-corpus-{a.bench}"
+        out = os.path.join(TEST_DIR, name)
         key = f"{script_hash} bench={a.bench} {gover}\n"
     else:
         out = os.path.join(TEST_DIR, "corpus")

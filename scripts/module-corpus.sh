@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make the Go module test corpus (see the docstring of scripts/module-corpus.py):
 #   bash scripts/module-corpus.sh              -> target/golock-test/corpus/
-#   bash scripts/module-corpus.sh --bench [N]  -> target/golock-test/bench-corpus/ (N=300)
+#   bash scripts/module-corpus.sh --bench [N]  -> target/golock-test/bench-corpus/ (N=300, the default)
+#                                                 target/golock-test/bench-corpus-N/ (any other N)
 # Ensures the go1.27.3 archive (scripts/test-toolchains.sh) and its extraction in
 # target/golock-test/go1.27.3/, then runs the generator, which skips the work when
 # its stamp (script hash + arguments + go version) matches. Idempotent and cached.

@@ -423,6 +423,30 @@ fn make_dirs_writable(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether `dir` has a default ACL (or that cannot be told): new files in
+/// it then get their mode from the ACL rather than from the umask.
+pub fn has_default_acl(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return true;
+    };
+    // SAFETY: both strings are NUL-terminated; a null buffer of size 0
+    // only asks for the attribute's size.
+    let got = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            c"system.posix_acl_default".as_ptr(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if got >= 0 {
+        return true;
+    }
+    let errno = io::Error::last_os_error().raw_os_error();
+    !matches!(errno, Some(libc::ENODATA) | Some(libc::ENOTSUP))
+}
+
 /// The process umask, read without changing it for longer than one call pair.
 pub fn umask() -> u32 {
     // SAFETY: umask has no failure mode; we restore the value at once.

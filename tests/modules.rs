@@ -235,6 +235,81 @@ fn verify_and_plan_find_damage_and_apply_repairs_it() {
     go_offline(&h, &cache, &["mod", "verify"]);
 }
 
+/// Make a file of a module's extracted tree lose its data, as a power
+/// cut before writeback can; returns it.
+fn lose_data_of_a_tree_file(cache: &Path) -> PathBuf {
+    let dir = cache.join("corp.example/files@v1.0.0");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let lost = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_file() && p.metadata().unwrap().len() > 0)
+        .unwrap();
+    std::fs::set_permissions(&lost, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&lost, b"").unwrap();
+    lost
+}
+
+/// Modules are installed with deferred durability (no syncfs) and marked
+/// with the boot; after a reboot they are rehashed against the lock, a
+/// damaged one is repaired by the next apply, and intact ones are settled.
+#[test]
+fn deferred_modules_are_rechecked_after_a_reboot() {
+    let (h, cache) = locked_host(&file_proxy());
+    h.expect_in_boot("boot-a", &["apply", "-y"], 0);
+    let module = "corp.example/files@v1.0.0";
+    let marked = &h.state()["unsynced_modules"]["boot-a"];
+    assert!(
+        marked.as_array().unwrap().iter().any(|m| m == module),
+        "{marked}"
+    );
+
+    let lost = lose_data_of_a_tree_file(&cache);
+    let same_boot = h.expect_in_boot("boot-a", &["plan", "--detailed-exitcode"], 0);
+    assert!(same_boot.contains("No changes"), "{same_boot}");
+
+    let rebooted = h.expect_in_boot("boot-b", &["plan", "--detailed-exitcode"], 2);
+    assert!(
+        rebooted.contains(&format!("~ module {module} (repair: extracted files hash"))
+            && rebooted.contains("(after a reboot))"),
+        "{rebooted}"
+    );
+    h.expect_in_boot("boot-b", &["apply", "-y"], 0);
+    assert!(std::fs::metadata(&lost).unwrap().len() > 0);
+    h.expect_in_boot("boot-b", &["verify"], 0);
+    go_offline(&h, &cache, &["mod", "verify"]);
+    // The intact ones were settled before the apply; the repaired one is
+    // marked again, with the boot it was reinstalled in.
+    assert_eq!(
+        h.state()["unsynced_modules"],
+        serde_json::json!({ "boot-b": [module] })
+    );
+
+    let settled = h.expect_in_boot("boot-c", &["recover"], 0);
+    assert!(
+        settled.contains("1 module is intact after the reboot"),
+        "{settled}"
+    );
+    assert!(h.state().get("unsynced_modules").is_none());
+    h.expect_in_boot("boot-d", &["plan", "--detailed-exitcode"], 0);
+}
+
+#[test]
+fn modules_installed_with_sync_full_are_not_marked() {
+    let (h, cache) = locked_host(&file_proxy());
+    h.expect_in_boot("boot-a", &["apply", "-y", "--sync", "full"], 0);
+    assert!(h.state().get("unsynced_modules").is_none());
+    assert!(
+        h.state()["modules"]
+            .as_array()
+            .is_some_and(|m| !m.is_empty())
+    );
+    // Not rechecked after a reboot: damage is only found by verify / --repair.
+    lose_data_of_a_tree_file(&cache);
+    h.expect_in_boot("boot-b", &["plan", "--detailed-exitcode"], 0);
+    h.expect_in_boot("boot-b", &["verify"], 2);
+}
+
 #[test]
 fn a_hash_mismatch_is_a_security_error_and_writes_nothing() {
     let (h, cache) = locked_host(&file_proxy());

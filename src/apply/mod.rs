@@ -174,12 +174,13 @@ fn run_all(
         .filter(|a| matches!(a, Action::AddModule { .. }))
         .collect();
     let mut modules_done = false;
+    let mut modules_landed = Vec::new();
     for action in &plan.actions {
         interrupt::check()?;
         match action {
             // One parallel batch, where the first module stands in the plan.
             Action::AddModule { .. } if !modules_done => {
-                modules::install(&modules, &opts.http, txn)?;
+                modules_landed = modules::install(&modules, &opts.http, opts.sync, txn)?;
                 modules_done = true;
             }
             Action::AddModule { .. } => {}
@@ -187,17 +188,28 @@ fn run_all(
         }
     }
     interrupt::check()?;
-    let state = state_recording_sync(plan, opts);
+    let state = state_recording_sync(plan, &modules_landed, opts);
     txn.write_file(&layout.state_file(), &state.to_bytes(), FileStep::State)?;
     Ok(())
 }
 
-/// The planned state, plus the boot of each toolchain installed without
-/// waiting for its data, so a later boot knows to recheck it.
-fn state_recording_sync(plan: &Plan, opts: &Options) -> State {
+/// The planned state, plus the boot of each toolchain and module installed
+/// without waiting for its data, so a later boot knows to recheck it.
+/// A module landed again (`--sync full` too) loses an older boot's mark.
+fn state_recording_sync(plan: &Plan, modules_landed: &[String], opts: &Options) -> State {
     let mut state = plan.state_after.clone();
-    if opts.sync != SyncMode::Deferred {
+    for module in modules_landed {
+        state.forget_unsynced_module(module);
+    }
+    let (SyncMode::Deferred, Some(boot)) = (opts.sync, &opts.boot_id) else {
         return state;
+    };
+    if !modules_landed.is_empty() {
+        state
+            .unsynced_modules
+            .entry(boot.clone())
+            .or_default()
+            .extend(modules_landed.iter().cloned());
     }
     for action in &plan.actions {
         if let Action::InstallToolchain { version, .. }

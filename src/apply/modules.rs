@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::ApplyError;
+use super::settle::{SyncMode, sync_data};
 use crate::fetch::{self, Client, FetchError, ModFile, Source};
 use crate::fsx::{self, Context, File};
 use crate::modcache::{self, CacheLayout, ModError, ZipLimits, normalized_info};
@@ -183,14 +184,17 @@ enum Presence {
     Wrong(String),
 }
 
+/// Install the batch; returns the modules (`path@version`) of which
+/// golock moved at least one part into the cache.
 pub fn install(
     actions: &[&Action],
     client: &Client,
+    sync: SyncMode,
     txn: &mut Transaction,
-) -> Result<(), ApplyError> {
+) -> Result<Vec<String>, ApplyError> {
     let jobs: Vec<Job> = actions.iter().filter_map(|a| job_of(a)).collect();
     let Some(first) = jobs.first() else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let cache_root = first.layout.root.clone();
     let staging = cache_root.join(format!("cache/.golock-staging-{}", txn.id()));
@@ -204,10 +208,10 @@ pub fn install(
         })
         .collect();
     let staged = all_staged(staged)?;
-    fsx::sync_filesystem(&staging).map_err(ModuleError::from)?;
-    land(&jobs, staged, &cache_root, &staging, txn)?;
+    sync_data(sync, &staging).map_err(ModuleError::from)?;
+    let landed = land(&jobs, staged, &cache_root, &staging, txn)?;
     fsx::remove_tree_opt(&staging).map_err(ModuleError::from)?;
-    Ok(())
+    Ok(landed)
 }
 
 fn job_of(action: &Action) -> Option<Job<'_>> {
@@ -441,31 +445,34 @@ fn write_staged(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ModuleE
 }
 
 /// Rename every staged module into place, chunk by chunk, each chunk under
-/// cmd/go's per-version locks; then the `@v/list` files.
+/// cmd/go's per-version locks; then the `@v/list` files. Returns the
+/// modules golock moved a part of.
 fn land(
     jobs: &[Job],
     staged: Vec<Staged>,
     cache_root: &Path,
     staging: &Path,
     txn: &mut Transaction,
-) -> Result<(), ApplyError> {
+) -> Result<Vec<String>, ApplyError> {
     let dirs: BTreeSet<PathBuf> = staged
         .iter()
         .flat_map(|s| &s.parts)
         .map(|p| fsx::parent_of(&p.target).to_path_buf())
         .collect();
     create_dirs_beside_go(txn, &dirs.into_iter().collect::<Vec<_>>())?;
+    let mut landed = Vec::new();
     for (jobs, chunk) in jobs.chunks(CHUNK).zip(staged.chunks(CHUNK)) {
         interrupt::check()?;
         let _locks = lock_versions(chunk)?;
-        land_locked(jobs, chunk, txn)?;
+        landed.extend(land_locked(jobs, chunk, txn)?);
     }
     let mut new_files = Vec::new();
     let cache_lock = cache_root.join("cache/lock");
     if !fsx::exists_no_follow(&cache_lock) {
         new_files.push((write_staged(staging, "cache-lock", b"")?, cache_lock));
     }
-    write_version_lists(jobs, &staged, staging, new_files, txn)
+    write_version_lists(jobs, &staged, staging, new_files, txn)?;
+    Ok(landed)
 }
 
 /// With the chunk's version locks held (no go command is writing these
@@ -474,11 +481,17 @@ fn land(
 /// discard under this lock (a `.partial` marker, a tree it marks or one
 /// without its `.ziphash`) is moved aside under the journal; anything else
 /// that does not verify is moved aside only when the plan repairs the
-/// module, and is a conflict otherwise.
-fn land_locked(jobs: &[Job], chunk: &[Staged], txn: &mut Transaction) -> Result<(), ApplyError> {
+/// module, and is a conflict otherwise. Returns the modules it moved a part of.
+fn land_locked(
+    jobs: &[Job],
+    chunk: &[Staged],
+    txn: &mut Transaction,
+) -> Result<Vec<String>, ApplyError> {
     let mut moves: Vec<(PathBuf, PathBuf)> = Vec::new();
     let mut trees: Vec<&Path> = Vec::new();
+    let mut landed = Vec::new();
     for (job, s) in jobs.iter().zip(chunk) {
+        let moves_before = moves.len();
         let seen = Seen::of(job, s)?;
         for part in &s.parts {
             let presence = match presence(job, part, &seen)? {
@@ -507,12 +520,15 @@ fn land_locked(jobs: &[Job], chunk: &[Staged], txn: &mut Transaction) -> Result<
         if seen.interrupted {
             txn.move_aside(&s.partial, RenameStep::ModuleAside)?;
         }
+        if moves.len() > moves_before {
+            landed.push(job.name());
+        }
     }
     txn.rename_batch(&moves, RenameStep::Modules)?;
     for tree in trees {
         set_mode(tree, 0o555)?;
     }
-    Ok(())
+    Ok(landed)
 }
 
 /// What cmd/go's `DownloadDir` looks at besides the tree itself.

@@ -1,23 +1,29 @@
-//! How long `apply` waits for an installed toolchain's bytes to reach the
-//! disk, and the after-reboot check that makes not waiting safe.
+//! How long `apply` waits for an installed toolchain's or module's bytes to
+//! reach the disk, and the after-reboot check that makes not waiting safe.
 //!
 //! Everything small — journal records, state, manifests, links, profile
 //! files, directory entries — is always fsynced. The choice here is only
-//! about the ~250 MB of toolchain file data:
+//! about file data: the ~250 MB of a toolchain and the files of the modules
+//! (zip, `.mod`, `.info`, `.ziphash`, extracted tree):
 //!
-//! - `full`: one `syncfs` before the staged toolchain is renamed into place,
-//!   so a power loss can never leave a committed toolchain without its data.
-//!   On a disk that writes back at 100 MB/s that alone costs 2.5 s.
+//! - `full`: one `syncfs` before the staged toolchain (or the staged batch
+//!   of modules) is renamed into place, so a power loss can never leave a
+//!   committed install without its data. On a disk that writes back at
+//!   100 MB/s that alone costs 2.5 s for a toolchain.
 //! - `deferred` (the default where golock can tell reboots apart: Linux): the
 //!   data is left to the kernel's writeback, as rustup, uv and Nix do. State
 //!   records the boot the install happened in. A process crash cannot lose
 //!   page-cache data, so within that boot the toolchain is what was verified.
 //!   After a reboot, the first golock run rehashes the toolchain against its
 //!   install manifest: a toolchain damaged by a power loss shows as invalid,
-//!   and the next apply reinstalls it. Power loss thus goes from "prevented"
+//!   and the next apply reinstalls it. Modules likewise: state records the
+//!   modules golock moved in, by boot, and after a reboot they are rehashed
+//!   against golock.toml (as `verify` does); a damaged one shows as damaged
+//!   and the next apply repairs it. Power loss thus goes from "prevented"
 //!   to "detected and repaired" — by golock, not by the `go` binary itself,
 //!   so hosts that are hard-reset right after an apply want `full`.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +32,8 @@ use crate::fsx;
 use crate::host::layout::Layout;
 use crate::host::reboot::{needs_recheck, recheck};
 use crate::host::state::State;
+use crate::lockfile::Lockfile;
+use crate::modcache::CacheLayout;
 use crate::txn::{HostLock, LockError, Transaction, TxnError};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -38,7 +46,7 @@ pub enum SettleError {
     Txn(#[from] TxnError),
 }
 
-/// How long an install waits for the toolchain's data (`--sync` / `GOLOCK_SYNC`).
+/// How long an install waits for its data (`--sync` / `GOLOCK_SYNC`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncMode {
@@ -59,17 +67,22 @@ impl SyncMode {
     }
 }
 
-/// Forget the boot of toolchains that were installed without waiting for
-/// their data and have since passed their after-reboot recheck, so later
-/// runs stay cheap. Damaged ones keep their mark: the host observation keeps
-/// reporting them invalid until an apply reinstalls them. Skipped when
-/// another golock holds the lock; returns the toolchains settled.
-pub fn settle(layout: &Layout, boot_id: Option<&str>) -> Result<Vec<String>, SettleError> {
+/// Forget the boot of toolchains and modules that were installed without
+/// waiting for their data and have since passed their after-reboot recheck,
+/// so later runs stay cheap. Damaged ones keep their mark: the host
+/// observation keeps reporting them until an apply reinstalls them. Modules
+/// are rechecked against `lock` (without one, their marks stay). Skipped
+/// when another golock holds the lock; returns what was settled.
+pub fn settle(
+    layout: &Layout,
+    lock: Option<&Lockfile>,
+    boot_id: Option<&str>,
+) -> Result<Vec<String>, SettleError> {
     if !anything_to_recheck(layout, boot_id) {
         return Ok(Vec::new());
     }
     match HostLock::try_acquire(&layout.lock_file())? {
-        Some(_lock) => settle_holding_lock(layout, boot_id),
+        Some(_lock) => settle_holding_lock(layout, lock, boot_id),
         None => Ok(Vec::new()),
     }
 }
@@ -77,13 +90,17 @@ pub fn settle(layout: &Layout, boot_id: Option<&str>) -> Result<Vec<String>, Set
 /// `settle`, for a caller that already holds the host lock.
 pub fn settle_holding_lock(
     layout: &Layout,
+    lock: Option<&Lockfile>,
     boot_id: Option<&str>,
 ) -> Result<Vec<String>, SettleError> {
     let state_path = layout.state_file();
     let Ok(mut state) = State::load(&state_path) else {
         return Ok(Vec::new());
     };
-    let settled = forget_intact(layout, boot_id, &mut state);
+    let mut settled = forget_intact(layout, boot_id, &mut state);
+    if let Some(lock) = lock {
+        settled.extend(forget_intact_modules(lock, layout, boot_id, &mut state));
+    }
     if !settled.is_empty() {
         record(layout, &state, &settled)?;
     }
@@ -113,8 +130,53 @@ fn record(layout: &Layout, state: &State, settled: &[String]) -> Result<(), TxnE
 
 fn anything_to_recheck(layout: &Layout, boot_id: Option<&str>) -> bool {
     State::load(&layout.state_file())
-        .map(|s| s.toolchains.values().any(|t| needs_recheck(t, boot_id)))
+        .map(|s| {
+            s.toolchains.values().any(|t| needs_recheck(t, boot_id))
+                || !s.modules_to_recheck(boot_id).is_empty()
+        })
         .unwrap_or(false)
+}
+
+/// Rehash the marked modules golock.toml locks (in its module cache); the
+/// intact ones lose their mark. Returns one line naming how many, if any.
+fn forget_intact_modules(
+    lock: &Lockfile,
+    layout: &Layout,
+    boot_id: Option<&str>,
+    state: &mut State,
+) -> Option<String> {
+    let marked: BTreeSet<String> = state
+        .modules_to_recheck(boot_id)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if marked.is_empty() {
+        return None;
+    }
+    let cache = crate::host::gomodcache(lock, &layout.home).ok()?;
+    let intact = intact_modules(lock, &cache, &marked);
+    for module in &intact {
+        state.forget_unsynced_module(module);
+    }
+    match intact.len() {
+        0 => None,
+        1 => Some("1 module".to_string()),
+        n => Some(format!("{n} modules")),
+    }
+}
+
+/// The `marked` modules that golock.toml locks and that rehash as locked.
+fn intact_modules(lock: &Lockfile, cache: &Path, marked: &BTreeSet<String>) -> Vec<String> {
+    use rayon::prelude::*;
+    let layout = CacheLayout::new(cache);
+    lock.modules
+        .require
+        .par_iter()
+        .map(|(key, want)| (key.to_string(), key, want))
+        .filter(|(name, _, _)| marked.contains(name))
+        .filter(|(_, key, want)| crate::host::verify::module(&layout, key, want).is_empty())
+        .map(|(name, _, _)| name)
+        .collect()
 }
 
 fn forget_intact(layout: &Layout, boot_id: Option<&str>, state: &mut State) -> Vec<String> {

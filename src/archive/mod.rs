@@ -42,9 +42,13 @@ const CHUNK_BYTES: usize = 256 * 1024;
 /// creation with inflating and hashing, and with each other where inode
 /// allocation is slow (measured on ext4); more only adds contention on 2 cores.
 const FILE_WRITER_THREADS: usize = 2;
-/// Jobs in flight per writer thread; bounds memory to about
-/// `FILE_WRITER_THREADS * JOB_QUEUE_DEPTH * CHUNK_BYTES`.
-const JOB_QUEUE_DEPTH: usize = 16;
+/// Batches in flight per writer thread; a batch holds up to about
+/// `2 * CHUNK_BYTES`, so memory stays below
+/// `FILE_WRITER_THREADS * JOB_QUEUE_DEPTH * 2 * CHUNK_BYTES` (8 MiB).
+const JOB_QUEUE_DEPTH: usize = 8;
+/// Files per batch: small files travel together, so handing them to a
+/// writer costs one wake-up per batch instead of one per file.
+const BATCH_FILES: usize = 32;
 /// Decompressed bytes allowed per entry beyond its content: header, padding,
 /// and typical PAX / GNU long-name records.
 const TAR_OVERHEAD_PER_ENTRY: u64 = 4 * 1024;
@@ -117,10 +121,12 @@ pub fn extract_tar_gz<R: Read>(
     let (senders, queues): (Vec<_>, Vec<_>) = (0..FILE_WRITER_THREADS)
         .map(|_| mpsc::sync_channel(JOB_QUEUE_DEPTH))
         .unzip();
+    // Read before the writers start: reading the umask briefly changes it.
+    let umask = (!crate::fsx::has_default_acl(dest)).then(crate::fsx::umask);
     let (produced, written) = thread::scope(|scope| {
         let writers: Vec<_> = queues
             .into_iter()
-            .map(|queue| scope.spawn(move || writer::run(dest, queue)))
+            .map(|queue| scope.spawn(move || writer::run(dest, queue, umask)))
             .collect();
         let produced = read_all_entries(tar_stream, dest, limits, FileQueues::new(senders));
         // Joins every writer, keeping the first failure.
@@ -173,29 +179,66 @@ struct Totals {
     unpacked_bytes: u64,
 }
 
-/// Hands each file to the next writer thread in turn; all chunks of a file go
-/// to the writer that created it.
+/// Hands batches of files to the writer threads in turn; all chunks of a
+/// file go to the writer that created it (a batch is only sent, and the
+/// writer switched, between files or when it holds a chunk's worth).
 struct FileQueues {
-    senders: Vec<SyncSender<Job>>,
+    senders: Vec<SyncSender<Vec<Job>>>,
     current: usize,
+    batch: Vec<Job>,
+    batch_files: usize,
+    batch_bytes: usize,
+    /// A batch went to the current writer: the next file goes to the next.
+    sent: bool,
 }
 
 impl FileQueues {
-    fn new(senders: Vec<SyncSender<Job>>) -> Self {
+    fn new(senders: Vec<SyncSender<Vec<Job>>>) -> Self {
         Self {
             senders,
             current: 0,
+            batch: Vec::new(),
+            batch_files: 0,
+            batch_bytes: 0,
+            sent: false,
         }
     }
 
     fn start_file(&mut self, job: Job) -> Result<(), Stop> {
-        self.current = (self.current + 1) % self.senders.len();
+        if self.batch_files >= BATCH_FILES {
+            self.flush()?;
+        }
+        if self.sent {
+            self.flush()?; // the rest of the last file stays with its writer
+            self.current = (self.current + 1) % self.senders.len();
+            self.sent = false;
+        }
+        self.batch_files += 1;
         self.continue_file(job)
     }
 
-    fn continue_file(&self, job: Job) -> Result<(), Stop> {
+    fn continue_file(&mut self, job: Job) -> Result<(), Stop> {
+        self.batch_bytes += match &job {
+            Job::File { chunk, .. } | Job::Append(chunk) => chunk.len(),
+        };
+        self.batch.push(job);
+        if self.batch_bytes >= CHUNK_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Send what is batched to the current writer.
+    fn flush(&mut self) -> Result<(), Stop> {
+        self.batch_files = 0;
+        self.batch_bytes = 0;
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        self.sent = true;
         self.senders[self.current]
-            .send(job)
+            .send(batch)
             .map_err(|_| Stop::WriterGone)
     }
 }
@@ -210,6 +253,7 @@ fn read_all_entries<'p, R: Read>(
 ) -> Result<(HashingReader<'p, R>, Totals), Stop> {
     let mut archive = tar::Archive::new(tar_stream);
     let totals = walk_entries(&mut archive, dest, limits, &mut files)?;
+    files.flush()?;
     // Lets the writers finish while the gzip trailer is being read.
     drop(files);
     let hashing = read_to_eof(archive.into_inner())?;

@@ -54,16 +54,22 @@ impl Open {
     }
 }
 
-/// Performs jobs under `dest` until the sender hangs up or a job fails;
-/// returns what it wrote, so callers need not read the files back.
-pub(super) fn run(dest: &Path, jobs: Receiver<Job>) -> Result<Vec<WrittenFile>, ArchiveError> {
+/// Performs batches of jobs under `dest` until the sender hangs up or a job
+/// fails; returns what it wrote, so callers need not read the files back.
+/// With `umask` known (`Some`: no default ACL decides modes instead), the
+/// mode on disk is computed rather than read back with an `fstat` per file.
+pub(super) fn run(
+    dest: &Path,
+    batches: Receiver<Vec<Job>>,
+    umask: Option<u32>,
+) -> Result<Vec<WrittenFile>, ArchiveError> {
     let mut written = Vec::new();
     let mut current: Option<Open> = None;
-    for job in jobs {
+    for job in batches.into_iter().flatten() {
         match job {
             Job::File { path, mode, chunk } => {
                 written.extend(current.take().map(Open::finish));
-                current = Some(start(dest, path, mode, &chunk)?);
+                current = Some(start(dest, path, mode, umask, &chunk)?);
             }
             Job::Append(chunk) => {
                 let Some(open) = current.as_mut() else {
@@ -86,14 +92,23 @@ pub(super) fn run(dest: &Path, jobs: Receiver<Job>) -> Result<Vec<WrittenFile>, 
     Ok(written)
 }
 
-fn start(dest: &Path, relative: PathBuf, mode: u32, chunk: &[u8]) -> Result<Open, ArchiveError> {
+fn start(
+    dest: &Path,
+    relative: PathBuf,
+    mode: u32,
+    umask: Option<u32>,
+    chunk: &[u8],
+) -> Result<Open, ArchiveError> {
     let full = dest.join(&relative);
     let write_error = |source| ArchiveError::Write {
         path: full.clone(),
         source,
     };
     let file = create_file(&full, mode, chunk).map_err(write_error)?;
-    let mode = file.metadata().map_err(write_error)?.permissions().mode() & 0o7777;
+    let mode = match umask {
+        Some(umask) => mode & !umask & 0o7777,
+        None => file.metadata().map_err(write_error)?.permissions().mode() & 0o7777,
+    };
     let mut hasher = Sha256::new();
     hasher.update(chunk);
     Ok(Open {

@@ -471,9 +471,10 @@ pub struct ApplyArgs {
     pub max_entries: u64,
     #[command(flatten)]
     pub http: HttpArgs,
-    /// `full`: wait until the toolchain's data is on disk before installing
-    /// it. `deferred`: leave it to the kernel and rehash the toolchain after
-    /// a reboot (falls back to `full` where reboots cannot be told apart)
+    /// `full`: wait until the toolchain's and modules' data is on disk
+    /// before installing them. `deferred`: leave it to the kernel and rehash
+    /// them after a reboot (falls back to `full` where reboots cannot be
+    /// told apart)
     #[arg(long, value_enum, env = "GOLOCK_SYNC", default_value = "deferred")]
     pub sync: SyncArg,
 }
@@ -481,7 +482,7 @@ pub struct ApplyArgs {
 /// `--sync` as clap parses it; see [`crate::apply::SyncMode`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SyncArg {
-    /// Wait until the toolchain's data is on disk before installing it
+    /// Wait until the data is on disk before installing it
     Full,
     /// Let the kernel write the data back; re-verify after a reboot
     Deferred,

@@ -42,9 +42,11 @@ fn discard(ctx: &Context) -> Result<u8> {
 pub(super) fn recover_holding_lock(ctx: &Context) -> Result<()> {
     let recovered = txn::recover(&ctx.layout, &ctx.journal_scope())?;
     report_recovered(ctx, &recovered);
+    // Without a (valid) golock.toml, modules keep their marks for later.
+    let lock = ctx.load_lockfile().ok();
     report_settled(
         ctx,
-        apply::settle_holding_lock(&ctx.layout, ctx.env.boot_id.as_deref()),
+        apply::settle_holding_lock(&ctx.layout, lock.as_ref(), ctx.env.boot_id.as_deref()),
     );
     let count = recovered.iter().filter(|r| r.journal_kept()).count();
     if count > 0 {

@@ -3,7 +3,8 @@
 //! own state. Cheap by design: a stat and one small read per toolchain, no
 //! rehashing, so a no-op plan stays fast — with one exception: a toolchain
 //! installed without waiting for its data, seen for the first time after a
-//! reboot, is rehashed against its install manifest (see `reboot`).
+//! reboot, is rehashed against its install manifest, and modules installed
+//! that way against the lock (see `reboot`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -217,6 +218,9 @@ pub fn observe(
     check_places_apart(lock, layout, &profiles, goenv.as_ref())?;
     let mut toolchains = observe_toolchains(layout, &state, env.boot_id.as_deref())?;
     let mut modules = observe_modules(lock, layout, opts)?;
+    if let Some(modules) = modules.as_mut() {
+        modules::recheck_unsynced(lock, modules, &state, env.boot_id.as_deref());
+    }
     if opts.rehash {
         rehash_toolchain(lock, layout, &mut toolchains);
         if let Some(modules) = modules.as_mut() {

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::seen::{Recorder, SeenModules};
 use crate::fsx;
+use crate::host::state::State;
 use crate::lockfile::{Lockfile, ModuleHashes, ModuleKey};
 use crate::modcache::{self, CacheLayout};
 
@@ -144,21 +145,47 @@ pub fn record_vouches_for_all(lock: &Lockfile, cache: &Path, file: &Path) -> boo
 /// `--repair`: rehash every module that looks present, as `verify` does;
 /// a mismatch makes it damaged (the first mismatch is the reason).
 pub fn rehash(lock: &Lockfile, observed: &mut ObservedModules) {
+    rehash_where(lock, observed, |_| true, "");
+}
+
+/// Modules golock installed without waiting for their data in an earlier
+/// boot (`state.unsynced_modules`) are rehashed, as `--repair` would: a
+/// power loss may have cost them data the cheap checks cannot see.
+pub fn recheck_unsynced(
+    lock: &Lockfile,
+    observed: &mut ObservedModules,
+    state: &State,
+    boot_id: Option<&str>,
+) {
+    let marked = state.modules_to_recheck(boot_id);
+    if !marked.is_empty() {
+        let suffix = " (after a reboot)";
+        rehash_where(lock, observed, |name| marked.contains(name), suffix);
+    }
+}
+
+/// Modules (among those `pick` names) that look present and whose rehash
+/// fails are marked damaged, the first mismatch (+ `suffix`) as reason.
+fn rehash_where(
+    lock: &Lockfile,
+    observed: &mut ObservedModules,
+    pick: impl Fn(&str) -> bool + Sync,
+    suffix: &str,
+) {
     use rayon::prelude::*;
     let layout = CacheLayout::new(&observed.cache);
     let damaged: Vec<(String, String)> = lock
         .modules
         .require
         .par_iter()
-        .filter(|(key, _)| observed.locked.get(&key.to_string()) == Some(&ModuleState::Present))
-        .filter_map(|(key, want)| {
+        .map(|(key, want)| (key.to_string(), key, want))
+        .filter(|(name, _, _)| pick(name))
+        .filter(|(name, _, _)| observed.locked.get(name) == Some(&ModuleState::Present))
+        .filter_map(|(name, key, want)| {
             let problems = super::verify::module(&layout, key, want);
             let first = problems.into_iter().next()?;
-            let reason = first
-                .strip_prefix(&format!("{key}: "))
-                .unwrap_or(&first)
-                .to_string();
-            Some((key.to_string(), reason))
+            let reason = first.strip_prefix(&format!("{name}: ")).unwrap_or(&first);
+            Some((name, format!("{reason}{suffix}")))
         })
         .collect();
     for (name, reason) in damaged {

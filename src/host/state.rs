@@ -33,11 +33,36 @@ pub struct State {
     /// `uninstall --modules` removes those and never what the go command put there.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub modules: BTreeSet<String>,
+    /// Modules golock moved into the module cache without waiting for
+    /// their data (`--sync deferred`), by the boot that happened in: after
+    /// a reboot they are rehashed (see `apply::settle`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unsynced_modules: BTreeMap<String, BTreeSet<String>>,
     /// Profile files and the go env file golock created (they did not
     /// exist before its first write): `uninstall` removes one that is empty
     /// once golock's part is out.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub created_files: BTreeSet<PathBuf>,
+}
+
+impl State {
+    /// Marked modules installed in another boot than `boot_id` (or this
+    /// boot is unknown): their data may not have survived a power loss.
+    pub fn modules_to_recheck(&self, boot_id: Option<&str>) -> BTreeSet<&str> {
+        self.unsynced_modules
+            .iter()
+            .filter(|(boot, _)| boot_id != Some(boot.as_str()))
+            .flat_map(|(_, modules)| modules.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// Drop `module`'s mark (it is gone, reinstalled or found intact).
+    pub fn forget_unsynced_module(&mut self, module: &str) {
+        self.unsynced_modules.retain(|_, modules| {
+            modules.remove(module);
+            !modules.is_empty()
+        });
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

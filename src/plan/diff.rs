@@ -323,7 +323,9 @@ fn prune_modules(observed: &Observed, b: &mut Builder, state: &mut State) {
         return;
     };
     for (path, version) in &cached.unlocked {
-        state.modules.remove(&format!("{path}@{version}"));
+        let module = format!("{path}@{version}");
+        state.modules.remove(&module);
+        state.forget_unsynced_module(&module);
         b.actions.push(Action::RemoveModule {
             path: path.clone(),
             version: version.clone(),

@@ -243,6 +243,7 @@ fn toolchains(observed: &Observed, layout: &Layout, b: &mut Builder, state: &mut
 /// Only modules state.json says golock installed, and only those cached.
 fn modules(observed: &Observed, b: &mut Builder, state: &mut State) {
     let recorded = std::mem::take(&mut state.modules);
+    state.unsynced_modules.clear();
     let Some(cached) = &observed.modules else {
         return;
     };
