@@ -11,7 +11,8 @@
 #     naming its lockfile
 #   5 language: rust: golock-check builds golock from this repo (cargo
 #     install, CARGO_TARGET_DIR=target/precommit-cargo to reuse its deps)
-#     and passes; timed. GOLOCK_PRECOMMIT_RUST=0 skips it.
+#     and passes; timed. GOLOCK_PRECOMMIT_RUST=0 skips it; =only runs 1 and
+#     5 alone (test.sh runs that in the background, beside other steps).
 # The system flavours run target/debug/golock (put first on PATH).
 # try-repo takes this repo's HEAD plus its tracked uncommitted changes: a new
 # file must be committed (or staged) to be seen.
@@ -41,7 +42,13 @@ mkdir "$tmp/bin" "$tmp/root"
 ln -s "$repo/target/debug/golock" "$tmp/bin/golock"
 export PATH="$tmp/bin:$PATH"
 export GOLOCK_ROOT=$tmp/root
-export PRE_COMMIT_HOME=$repo/target/precommit-home
+mode=${GOLOCK_PRECOMMIT_RUST:-1}
+case $mode in 0 | 1 | only) ;; *) fail "GOLOCK_PRECOMMIT_RUST must be 0, 1 or only, not '$mode'" ;; esac
+# Its own pre-commit store per mode, so a background `only` run and a
+# foreground run never share one.
+store=precommit-home
+[ "$mode" != only ] || store=precommit-home-rust
+export PRE_COMMIT_HOME=$repo/target/$store
 export GIT_AUTHOR_NAME=test GIT_AUTHOR_EMAIL=test@example.invalid
 export GIT_COMMITTER_NAME=test GIT_COMMITTER_EMAIL=test@example.invalid
 unset GOLOCK_LOCKFILE
@@ -115,6 +122,8 @@ expect_pass "in sync"
 expect_says "in sync" "Passed"
 echo "precommit-test: 1 in sync: golock-check-system passes"
 
+if [ "$mode" != only ]; then
+
 # 2 drift
 add_to_go_sum "$single/go.sum" example.com/newdep
 try_hook "$single" golock-check-system --all-files
@@ -164,9 +173,10 @@ expect_says "monorepo lock" "svc/b/golock.toml"
 try_hook "$mono" golock-check-system --all-files
 expect_pass "monorepo after lock"
 echo "precommit-test: 4 monorepo: the staged module's drift alone, then both with --all-files; lock fixes both"
+fi
 
 # 5 language: rust, once
-if [ "${GOLOCK_PRECOMMIT_RUST:-1}" != 0 ]; then
+if [ "$mode" != 0 ]; then
   export CARGO_TARGET_DIR=$repo/target/precommit-cargo
   # pre-commit runs `cargo install` (the release profile); what is tested is
   # that the hook builds and runs, not the optimiser, so keep the build cheap.
