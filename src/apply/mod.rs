@@ -3,6 +3,7 @@
 //! everything it did, newest first. SIGINT and SIGTERM stop it at the next
 //! safe point and roll it back the same way ([`crate::txn::interrupt`]).
 
+pub mod health;
 pub mod manifest;
 mod modules;
 pub mod preflight;
@@ -30,6 +31,7 @@ pub use scope::journal_scope;
 pub use settle::{SettleError, SyncMode, settle, settle_holding_lock};
 pub use sources::{Missing, SourcesError, check_sources};
 
+pub use health::{Health, HealthError};
 pub use modules::ModuleError;
 pub use toolchain::ToolchainError;
 
@@ -44,6 +46,9 @@ pub enum ApplyError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Modules(#[from] ModuleError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Health(#[from] HealthError),
     #[error("{} changed since the plan was made", path.display())]
     #[diagnostic(
         code(golock::apply::file_changed),
@@ -129,6 +134,9 @@ pub struct Options {
     /// resolved against `boot_id`), and the boot to record when not.
     pub sync: SyncMode,
     pub boot_id: Option<String>,
+    /// The checks before and after a link switch (`None`: uninstall,
+    /// which switches nothing to a toolchain).
+    pub health: Option<Health>,
 }
 
 /// Run the plan under one transaction. SIGINT or SIGTERM stops it at the
@@ -175,9 +183,15 @@ fn run_all(
         .collect();
     let mut modules_done = false;
     let mut modules_landed = Vec::new();
+    let mut checked: Vec<PathBuf> = Vec::new();
     for action in &plan.actions {
         interrupt::check()?;
         match action {
+            Action::SwitchLink { to, .. } if !checked.contains(to) => {
+                check_toolchain(to, plan, opts, txn)?;
+                checked.push(to.clone());
+                run(action, layout, opts, txn)?;
+            }
             // One parallel batch, where the first module stands in the plan.
             Action::AddModule { .. } if !modules_done => {
                 modules_landed = modules::install(&modules, &opts.http, opts.sync, txn)?;
@@ -188,8 +202,33 @@ fn run_all(
         }
     }
     interrupt::check()?;
+    if let Some(health) = &opts.health
+        && let Some(command) = &health.command
+    {
+        let work = txn.staging()?.join("health");
+        let bin = layout.active_link().join("bin");
+        health::run_command(command, &bin, &work, health.command_timeout)?;
+        fsx::remove_tree_opt(&work).map_err(TxnError::from)?;
+    }
+    interrupt::check()?;
     let state = state_recording_sync(plan, &modules_landed, opts);
     txn.write_file(&layout.state_file(), &state.to_bytes(), FileStep::State)?;
+    Ok(())
+}
+
+/// Before a link moves to the toolchain `goroot`: its own `go` must work.
+fn check_toolchain(
+    goroot: &std::path::Path,
+    plan: &Plan,
+    opts: &Options,
+    txn: &mut Transaction,
+) -> Result<(), ApplyError> {
+    let Some(health) = &opts.health else {
+        return Ok(());
+    };
+    let work = txn.staging()?.join("health");
+    health::check_toolchain(goroot, health, &plan.platform, &work)?;
+    fsx::remove_tree_opt(&work).map_err(TxnError::from)?;
     Ok(())
 }
 

@@ -204,6 +204,21 @@ pub enum LockfileError {
         span: SourceSpan,
     },
 
+    #[error("`health_check` is {problem}")]
+    #[diagnostic(
+        code(golock::lockfile::health_check),
+        help(
+            "write one shell command line (run with sh -c after the switch), e.g. \"go version\", or remove the key"
+        )
+    )]
+    HealthCheck {
+        problem: &'static str,
+        #[source_code]
+        src: Src,
+        #[label("{problem}")]
+        span: SourceSpan,
+    },
+
     #[error("invalid module key {value:?}: {reason}")]
     #[diagnostic(
         code(golock::lockfile::module_key),

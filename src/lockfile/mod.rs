@@ -61,6 +61,9 @@ pub struct GoSpec {
     pub mirrors: Vec<Source>,
     /// Extra stable path (absolute) to point at the active GOROOT.
     pub link: Option<PathBuf>,
+    /// A shell command run with the new toolchain after the switch; its
+    /// failure rolls the apply back (see `apply::health`).
+    pub health_check: Option<String>,
     /// Platforms `golock lock` fills archives for.
     pub platforms: Vec<Platform>,
     pub archives: BTreeMap<Platform, ArchiveSpec>,

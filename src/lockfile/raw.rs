@@ -42,6 +42,7 @@ pub struct RawGo {
     #[serde(default)]
     pub mirrors: Vec<Spanned<String>>,
     pub link: Option<Spanned<String>>,
+    pub health_check: Option<Spanned<String>>,
     #[serde(default)]
     pub platforms: Vec<Spanned<String>>,
     #[serde(default)]

@@ -23,6 +23,9 @@ use super::{
 use super::{require_fast, syntax};
 use crate::fetch::{Source, SourceError};
 
+/// `[go] health_check` is a command line, not a script file.
+const MAX_HEALTH_CHECK_BYTES: usize = 4096;
+
 /// [`Source::parse_mirror`] or [`Source::parse_proxy`].
 type SourceParser = fn(&str, &Path) -> Result<Source, SourceError>;
 
@@ -208,6 +211,7 @@ impl Checker<'_> {
             version: version.unwrap_or_else(|| GoVersion(raw.version.into_inner())),
             mirrors: self.sources(&raw.mirrors, Source::parse_mirror),
             link: raw.link.and_then(|link| self.link(&link)),
+            health_check: raw.health_check.and_then(|c| self.health_check(&c)),
             platforms: self.platform_list(&raw.platforms),
             archives: self.archives(raw.archives),
         }
@@ -249,6 +253,24 @@ impl Checker<'_> {
         }
         self.fail(LockfileError::Link {
             value: raw.get_ref().clone(),
+            src: self.src(),
+            span: span(raw.span()),
+        })
+    }
+
+    fn health_check(&mut self, raw: &Spanned<String>) -> Option<String> {
+        let command = raw.get_ref();
+        let problem = if command.trim().is_empty() {
+            "empty"
+        } else if command.contains('\0') {
+            "holds a NUL byte"
+        } else if command.len() > MAX_HEALTH_CHECK_BYTES {
+            "longer than 4096 bytes"
+        } else {
+            return Some(command.clone());
+        };
+        self.fail(LockfileError::HealthCheck {
+            problem,
             src: self.src(),
             span: span(raw.span()),
         })

@@ -46,6 +46,7 @@ macro_rules! steps {
         /// Every checkpoint. README lists them; tests/crash.rs reaches each.
         pub const ALL: &[Checkpoint] = &[
             Checkpoint::AfterStaging,
+            Checkpoint::BeforeHealthCheck,
             $(
                 Checkpoint::TempWritten(FileStep::$file),
                 Checkpoint::BeforeRename(Step::File(FileStep::$file)),
@@ -114,6 +115,8 @@ impl From<RenameStep> for Step {
 pub enum Checkpoint {
     /// A toolchain verified and extracted in staging, nothing installed.
     AfterStaging,
+    /// About to run a toolchain's `go version` before a link switches to it.
+    BeforeHealthCheck,
     /// A file's new content is in its temp file.
     TempWritten(FileStep),
     BeforeRename(Step),
@@ -129,6 +132,7 @@ impl Checkpoint {
     pub fn name(self) -> String {
         match self {
             Checkpoint::AfterStaging => "after-staging".into(),
+            Checkpoint::BeforeHealthCheck => "before-health-check".into(),
             Checkpoint::TempWritten(s) => format!("after-temp-write-{}", s.name()),
             Checkpoint::BeforeRename(s) => format!("before-rename-{}", s.name()),
             Checkpoint::AfterRename(s) => format!("after-rename-{}", s.name()),
