@@ -13,6 +13,7 @@ mod civil;
 pub mod cli;
 pub mod fetch;
 pub mod fsx;
+mod history;
 mod host;
 pub mod lockfile;
 mod mirror;

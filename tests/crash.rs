@@ -132,9 +132,14 @@ fn make_writable_and_remove(dir: &Path) {
 fn watched(base: &Path) -> Snapshot {
     let mut s = snapshot(&base.join("root"));
     // seen-modules is a cache that checks itself (it holds inode numbers and
-    // times, so its bytes differ from run to run): not part of the state.
+    // times, so its bytes differ from run to run): not part of the state;
+    // nor is history.jsonl, a dated log each apply and recover appends to.
     s.retain(|k, _| {
-        k != "lock" && k != "seen-modules" && !k.starts_with("journal") && !k.starts_with("staging")
+        k != "lock"
+            && k != "seen-modules"
+            && k != "history.jsonl"
+            && !k.starts_with("journal")
+            && !k.starts_with("staging")
     });
     for (dir, skip_locks) in [("home", false), ("modcache", true), ("usr-local", false)] {
         s.extend(

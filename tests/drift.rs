@@ -354,7 +354,13 @@ fn kill_apply_at(h: &Host, name: &str) {
 /// The data dir without the lock (it holds a pid), journal and staging.
 fn root_snapshot(h: &Host) -> std::collections::BTreeMap<String, String> {
     let mut s = support::snapshot(&h.root);
-    s.retain(|k, _| k != "lock" && !k.starts_with("journal") && !k.starts_with("staging"));
+    // history.jsonl is a dated log every apply and recover appends to.
+    s.retain(|k, _| {
+        k != "lock"
+            && k != "history.jsonl"
+            && !k.starts_with("journal")
+            && !k.starts_with("staging")
+    });
     s
 }
 

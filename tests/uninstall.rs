@@ -47,7 +47,8 @@ fn watched(h: &Host) -> Snapshot {
             let entry = entry.unwrap();
             let rel = entry.path().strip_prefix(&h.root).unwrap().display();
             let rel = format!("root/{rel}");
-            if rel == "root/lock" {
+            // history.jsonl is a dated log every recover appends to.
+            if rel == "root/lock" || rel == "root/history.jsonl" {
                 continue;
             }
             let meta = entry.path().symlink_metadata().unwrap();

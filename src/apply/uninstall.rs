@@ -1,7 +1,7 @@
 //! After `uninstall --all` has committed: golock's data dir goes, file by
 //! file and dir by dir. Only golock's own files are removed (state.json,
 //! the host lock, install manifests, cached archives named by their
-//! sha256); a dir goes only once empty, so a file another program put there
+//! sha256, the history and the lockfiles kept for it); a dir goes only once empty, so a file another program put there
 //! survives, and so does every dir holding it. state.json stays while it
 //! still records something on the host (modules kept without `--modules`),
 //! so a later `uninstall --modules` can find them. A crash midway leaves
@@ -18,7 +18,9 @@ use crate::host::state::State;
 pub fn remove_data_dir(layout: &Layout) -> Result<Vec<PathBuf>, fsx::FsError> {
     remove_own_files(&layout.root.join("manifests"), is_manifest)?;
     remove_own_files(&layout.root.join("cache"), is_sha256_name)?;
+    remove_own_files(&layout.lockfiles_dir(), is_kept_lockfile)?;
     fsx::remove_file_opt(&layout.seen_modules_file())?;
+    fsx::remove_file_opt(&layout.history_file())?;
     if records_nothing(layout) {
         fsx::remove_file_opt(&layout.state_file())?;
     }
@@ -27,6 +29,7 @@ pub fn remove_data_dir(layout: &Layout) -> Result<Vec<PathBuf>, fsx::FsError> {
         layout.toolchains_dir(),
         layout.root.join("manifests"),
         layout.root.join("cache"),
+        layout.lockfiles_dir(),
         layout.journal_dir(),
         layout.staging_dir(),
     ] {
@@ -58,6 +61,10 @@ fn is_manifest(name: &str) -> bool {
 
 fn is_sha256_name(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|c| c.is_ascii_hexdigit())
+}
+
+fn is_kept_lockfile(name: &str) -> bool {
+    name.strip_suffix(".toml").is_some_and(is_sha256_name)
 }
 
 /// The regular files directly in `dir` whose names golock gives its own.

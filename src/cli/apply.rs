@@ -71,7 +71,10 @@ fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<
     if !args.yes && !confirmed()? {
         return Err(CommandError::Cancelled);
     }
-    apply::execute(&plan, &ctx.layout, &apply_options(ctx, args, &lock))?;
+    let result = apply::execute(&plan, &ctx.layout, &apply_options(ctx, args, &lock));
+    super::history::record_plan(ctx, "apply", &lock, &plan, &result);
+    result?;
+    super::history::keep_lockfile(ctx, &lock, args.keep_lockfiles);
     remember_modules(ctx, &lock);
     let s = plan.summary;
     ctx.say(format!(

@@ -91,6 +91,9 @@ pub enum Command {
     /// the module cache, profile blocks, a pending journal, the last apply
     /// (reads only; always exits 0 unless it cannot read)
     Status(StatusArgs),
+    /// Show the audit history: every apply, recover, uninstall and rollback
+    /// that changed this host, newest last (reads only)
+    History(HistoryArgs),
     /// Print the export lines that put this golock.toml's installed
     /// toolchain first on PATH, with its GOROOT and [env], without switching
     /// the host: `eval "$(golock env)"`, or a direnv .envrc
@@ -218,6 +221,16 @@ pub struct StatusArgs {
     /// Print the status as JSON (schemas/status.schema.json)
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Print the entries as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Only the last N entries
+    #[arg(short = 'n', value_name = "N")]
+    pub n: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -477,6 +490,10 @@ pub struct ApplyArgs {
     /// told apart)
     #[arg(long, value_enum, env = "GOLOCK_SYNC", default_value = "deferred")]
     pub sync: SyncArg,
+    /// How many applied golock.toml files to keep under `<root>/lockfiles/`
+    /// (for `history` and `rollback`)
+    #[arg(long, value_name = "N", env = "GOLOCK_KEEP_LOCKFILES", default_value_t = crate::history::DEFAULT_KEEP)]
+    pub keep_lockfiles: usize,
 }
 
 /// `--sync` as clap parses it; see [`crate::apply::SyncMode`].

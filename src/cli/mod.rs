@@ -13,6 +13,7 @@ mod context;
 mod docs;
 mod env;
 mod error;
+mod history;
 mod hook;
 mod init;
 mod lock;
@@ -119,6 +120,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Uninstall(args) => uninstall::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
+        Command::History(args) => history::run(&ctx, args),
         Command::Env(args) => env::run(&ctx, args),
         Command::Exec(args) => env::exec(&ctx, args),
         Command::Hook(args) => hook::run(&ctx, args),

@@ -42,6 +42,7 @@ fn discard(ctx: &Context) -> Result<u8> {
 pub(super) fn recover_holding_lock(ctx: &Context) -> Result<()> {
     let recovered = txn::recover(&ctx.layout, &ctx.journal_scope())?;
     report_recovered(ctx, &recovered);
+    record(ctx, &recovered);
     // Without a (valid) golock.toml, modules keep their marks for later.
     let lock = ctx.load_lockfile().ok();
     report_settled(
@@ -53,6 +54,45 @@ pub(super) fn recover_holding_lock(ctx: &Context) -> Result<()> {
         return Err(CommandError::RecoveryIncomplete { count });
     }
     Ok(())
+}
+
+/// One history entry for the journals replayed; none when nothing was
+/// (no journal, or each one refused whole: the host did not change).
+fn record(ctx: &Context, recovered: &[txn::Recovered]) {
+    let replayed = |r: &txn::Recovered| !matches!(r.verdict, txn::Verdict::Refused { .. });
+    if !recovered.iter().any(replayed) {
+        return;
+    }
+    let mut actions = Vec::new();
+    for r in recovered.iter().filter(|r| replayed(r)) {
+        let (what, steps): (&str, &[String]) = match &r.verdict {
+            txn::Verdict::RolledForward => ("finish committed apply", &[]),
+            txn::Verdict::RolledBack { undone, .. } => ("roll back interrupted apply", undone),
+            txn::Verdict::Refused { problems } => ("refuse the journal of apply", problems),
+            txn::Verdict::Incomplete { undone, .. } => ("partly roll back apply", undone),
+        };
+        actions.push(format!("~ {what} {}", r.id));
+        actions.extend(steps.iter().map(|s| format!("  {s}")));
+    }
+    let incomplete = recovered.iter().any(|r| r.journal_kept());
+    super::history::record(
+        ctx,
+        crate::history::Outcome {
+            command: "recover",
+            lockfile: ctx
+                .load_lockfile()
+                .ok()
+                .map(|l| super::history::lockfile_ref(&l)),
+            actions,
+            status: if incomplete {
+                crate::history::FAILED
+            } else {
+                crate::history::OK
+            },
+            exit_code: if incomplete { exit::ERROR } else { exit::OK },
+            error: None,
+        },
+    );
 }
 
 fn report_settled(ctx: &Context, settled: std::result::Result<Vec<String>, apply::SettleError>) {

@@ -24,6 +24,8 @@ struct StatusDoc {
     #[serde(flatten)]
     host: HostStatus,
     last_apply_utc: Option<String>,
+    /// The history's last entry.
+    last_change: Option<crate::history::Entry>,
     pending: Vec<PendingDoc>,
 }
 
@@ -48,6 +50,7 @@ pub(super) fn run(ctx: &Context, args: &StatusArgs) -> Result<u8> {
         root: ctx.layout.root.clone(),
         lockfile,
         last_apply_utc: host.last_apply.map(txn::utc),
+        last_change: super::history::last_entry(ctx),
         host,
         pending: pending
             .iter()
@@ -121,7 +124,20 @@ fn render(layout: &Layout, doc: &StatusDoc, pending: &[String]) -> Result<()> {
     row(
         "Last apply",
         doc.last_apply_utc.as_deref().unwrap_or("never"),
-    )
+    )?;
+    match &doc.last_change {
+        None => row("Last change", "none recorded"),
+        // The head and the lockfile; `golock history -n 1` lists the actions.
+        Some(entry) => {
+            let lines = super::history::entry_lines(entry);
+            row("Last change", lines[0].trim())?;
+            if entry.lockfile.is_some() {
+                outln!("{:<14}{}", "", lines[1])?;
+            }
+            let count = entry.actions.len() + entry.actions_omitted;
+            outln!("{:<18}{count} action(s) (`golock history -n 1`)", "")
+        }
+    }
 }
 
 fn row(label: &str, value: &str) -> Result<()> {

@@ -40,7 +40,9 @@ pub(super) fn run(ctx: &Context, args: &UninstallArgs) -> Result<u8> {
     if !args.yes && !confirmed()? {
         return Err(CommandError::Cancelled);
     }
-    apply::execute(&plan, &ctx.layout, &options())?;
+    let result = apply::execute(&plan, &ctx.layout, &options());
+    super::history::record_plan(ctx, "uninstall", &lock, &plan, &result);
+    result?;
     ctx.say(format!(
         "Uninstall complete! {} removed.",
         plan.summary.remove + plan.summary.change

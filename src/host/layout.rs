@@ -59,6 +59,16 @@ impl Layout {
         self.root.join("staging")
     }
 
+    /// The audit history, one JSON line per change (see [`crate::history`]).
+    pub fn history_file(&self) -> PathBuf {
+        self.root.join("history.jsonl")
+    }
+
+    /// The golock.toml of each successful apply: `lockfiles/<sha256>.toml`.
+    pub fn lockfiles_dir(&self) -> PathBuf {
+        self.root.join("lockfiles")
+    }
+
     pub fn lock_file(&self) -> PathBuf {
         self.root.join("lock")
     }

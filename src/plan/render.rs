@@ -21,6 +21,17 @@ impl Sigil {
     }
 }
 
+impl Plan {
+    /// One line per action, sigil first, without colour or diffs (the
+    /// history's record of what an apply did).
+    pub fn action_lines(&self) -> Vec<String> {
+        self.actions
+            .iter()
+            .map(|a| format!("{} {}", a.sigil().symbol(), a.headline()))
+            .collect()
+    }
+}
+
 impl Action {
     /// One line saying what the action does, without its diff.
     pub fn headline(&self) -> String {
