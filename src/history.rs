@@ -336,6 +336,13 @@ pub fn keep_lockfile(
     Ok(sha)
 }
 
+/// The kept lockfile for `sha256`, if it is there and holds those bytes.
+pub fn kept_lockfile(dir: &Path, sha256: &str) -> Option<PathBuf> {
+    let path = dir.join(format!("{sha256}.toml"));
+    let ok = is_sha256(sha256) && fsx::sha256_file(&path).is_ok_and(|(got, _)| got == sha256);
+    ok.then_some(path)
+}
+
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -497,6 +504,8 @@ mod tests {
         ];
         want.sort();
         assert_eq!(names, want);
+        assert!(kept_lockfile(&kept, &sha).is_some());
+        assert!(kept_lockfile(&kept, &"0".repeat(64)).is_none());
     }
 
     #[test]

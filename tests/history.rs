@@ -1,7 +1,8 @@
 //! The audit history and `golock rollback` (README "History and rollback")
 //! on real toolchains: what each changing command records, that readers
 //! write nothing and survive a torn or garbage line, the kept lockfiles and
-//! their retention.
+//! their retention, and a rollback from 1.27.3 to 1.19.8 that needs no
+//! source (and one that would, refused).
 // Tests set up and inspect the host directly, not through golock::fsx.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -11,7 +12,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::Value;
-use support::{Host, NEW, old_version, snapshot};
+use support::{Host, NEW, old_version, says, snapshot};
 
 fn history_json(h: &Host, args: &[&str]) -> Value {
     let mut all = vec!["history", "--json"];
@@ -201,4 +202,67 @@ fn retention_keeps_the_last_n_applied_lockfiles() {
     assert_eq!(names.len(), 3, "{names:?}");
     assert!(names.contains(&format!("{}.toml", sha256_hex(&last))));
     assert!(names.contains(&"mine.toml".to_string()));
+}
+
+#[test]
+fn rollback_returns_to_the_previous_toolchain_without_any_source() {
+    let h = Host::new();
+    let old = two_lockfiles(&h);
+    h.succeed_for(&old, &["apply", "-y"]);
+    h.succeed(&["apply", "-y"]);
+    assert!(h.login_shell("go version").contains(&format!("go{NEW} ")));
+    let out = h.expect(&["rollback", "-y"], 0);
+    assert!(out.contains("Rolling back to history entry #1"), "{out}");
+    assert!(out.contains("Rollback complete!"), "{out}");
+    let old_go = format!("go{} linux/amd64", old_version());
+    assert!(h.login_shell("go version").contains(&old_go));
+    assert!(h.active_go_version().contains(&old_go));
+    h.expect_for_plan_empty(&old);
+    let list = entries(&h);
+    assert_eq!(list.last().unwrap()["command"], "rollback");
+    assert_eq!(list.last().unwrap()["status"], "ok");
+    // Twice goes forward again: the last state's predecessor is NEW.
+    h.succeed(&["rollback", "-y"]);
+    assert!(h.login_shell("go version").contains(&format!("go{NEW} ")));
+}
+
+#[test]
+fn rollback_refuses_when_the_old_toolchain_was_pruned_and_says_from_where() {
+    let h = Host::new();
+    let old = two_lockfiles(&h);
+    h.succeed_for(&old, &["apply", "-y"]);
+    h.succeed(&["apply", "-y", "--prune"]);
+    let before = snapshot(&h.base());
+    let out = h.expect(&["rollback", "-y"], 1);
+    assert!(says(&out, "needs what is no longer on this host"), "{out}");
+    let archive = support::archive(&old_version());
+    let missing = format!("go{}", old_version());
+    assert!(
+        says(&out, &format!("{missing} (pruned, or damaged)")),
+        "{out}"
+    );
+    assert!(says(&out, &format!("from {}", archive.display())), "{out}");
+    assert!(says(&out, "rollback never downloads"), "{out}");
+    assert!(says(&out, &old.display().to_string()), "{out}");
+    assert_eq!(
+        snapshot(&h.base()),
+        before,
+        "a refused rollback changed the host"
+    );
+    let out = h.expect(&["rollback", "--to", "99"], 1);
+    assert!(out.contains("#99 is not in the history"), "{out}");
+}
+
+trait PlanEmpty {
+    fn expect_for_plan_empty(&self, lockfile: &std::path::Path);
+}
+
+impl PlanEmpty for Host {
+    /// `plan --detailed-exitcode` against `lockfile`: no changes.
+    fn expect_for_plan_empty(&self, lockfile: &std::path::Path) {
+        let mut cmd = self.golock_for(lockfile);
+        cmd.args(["plan", "--detailed-exitcode"]);
+        let out = support::expect_exit(&mut cmd, 0);
+        assert!(out.contains("No changes"), "{out}");
+    }
 }

@@ -94,6 +94,10 @@ pub enum Command {
     /// Show the audit history: every apply, recover, uninstall and rollback
     /// that changed this host, newest last (reads only)
     History(HistoryArgs),
+    /// Return the host to an earlier successful apply from the history (by
+    /// default the one before the current state), from the golock.toml kept
+    /// for it; like apply, but never downloads
+    Rollback(RollbackArgs),
     /// Print the export lines that put this golock.toml's installed
     /// toolchain first on PATH, with its GOROOT and [env], without switching
     /// the host: `eval "$(golock env)"`, or a direnv .envrc
@@ -221,6 +225,22 @@ pub struct StatusArgs {
     /// Print the status as JSON (schemas/status.schema.json)
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The history entry to return to (its `#` number in `golock history`)
+    #[arg(long, value_name = "ENTRY")]
+    pub to: Option<u64>,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
+    /// Fail at once if another golock holds the lock
+    #[arg(long)]
+    pub no_wait: bool,
+    /// How many applied golock.toml files to keep under `<root>/lockfiles/`
+    #[arg(long, value_name = "N", env = "GOLOCK_KEEP_LOCKFILES", default_value_t = crate::history::DEFAULT_KEEP)]
+    pub keep_lockfiles: usize,
 }
 
 #[derive(Debug, Args)]

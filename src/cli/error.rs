@@ -118,6 +118,9 @@ pub enum CommandError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Activate(#[from] host::activate::ActivateError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Rollback(#[from] super::rollback::RollbackError),
     #[error("apply cancelled")]
     #[diagnostic(code(golock::cancelled))]
     Cancelled,

@@ -22,6 +22,7 @@ mod output;
 mod plan;
 mod progress;
 mod recover;
+mod rollback;
 mod status;
 mod uninstall;
 mod verify;
@@ -121,6 +122,7 @@ pub fn run(cli: &Cli) -> Result<u8> {
         Command::Uninstall(args) => uninstall::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::History(args) => history::run(&ctx, args),
+        Command::Rollback(args) => rollback::run(&ctx, args),
         Command::Env(args) => env::run(&ctx, args),
         Command::Exec(args) => env::exec(&ctx, args),
         Command::Hook(args) => hook::run(&ctx, args),
