@@ -133,11 +133,13 @@ fn watched(base: &Path) -> Snapshot {
     let mut s = snapshot(&base.join("root"));
     // seen-modules is a cache that checks itself (it holds inode numbers and
     // times, so its bytes differ from run to run): not part of the state;
-    // nor is history.jsonl, a dated log each apply and recover appends to.
+    // nor is history.jsonl, a dated log each apply and recover appends to,
+    // nor lockfiles/, which a successful apply fills after its commit.
     s.retain(|k, _| {
         k != "lock"
             && k != "seen-modules"
             && k != "history.jsonl"
+            && !k.starts_with("lockfiles")
             && !k.starts_with("journal")
             && !k.starts_with("staging")
     });

@@ -15,13 +15,20 @@ use support::{Host, NEW, corpus, digest, mtimes};
 const ARCHIVE: &str = "go1.27.3.linux-amd64.tar.gz";
 
 /// A small archive of Go's shape (go/VERSION, go/bin/go) in `dir`, whose
-/// `go` prints `says`; two of them stand for a re-released 1.27.3.
+/// `go` prints `says`; two of them stand for a re-released 1.27.3. It
+/// answers apply's health check (`go version`, `go env GOROOT`) as Go does.
 fn small_archive(h: &Host, dir: &str, says: &str) -> PathBuf {
     let src = h.base().join(format!("{dir}-src"));
     std::fs::create_dir_all(src.join("go/bin")).unwrap();
     std::fs::write(src.join("go/VERSION"), format!("go{NEW}\ntime x\n")).unwrap();
     let go = src.join("go/bin/go");
-    std::fs::write(&go, format!("#!/bin/sh\necho {says}\n")).unwrap();
+    let script = format!(
+        "#!/bin/sh\ncase \"$*\" in\n\
+         version) echo 'go version go{NEW} linux/amd64' ;;\n\
+         'env GOROOT') cd \"$(dirname \"$0\")/..\" && pwd -P ;;\n\
+         *) echo {says} ;;\nesac\n"
+    );
+    std::fs::write(&go, script).unwrap();
     std::fs::set_permissions(&go, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = h.base().join(dir);
     std::fs::create_dir_all(&out).unwrap();
