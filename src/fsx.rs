@@ -486,3 +486,56 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
     }
     Ok((hex::encode(hasher.finalize()), size))
 }
+
+/// A directory held open, so that many paths below it can be stat'ed
+/// without the kernel walking the directory's own path again for each (a
+/// no-op plan stats one directory per locked module).
+pub struct OpenDir {
+    dir: File,
+}
+
+/// What [`OpenDir::stat`] tells of a directory: enough to notice that its
+/// entries changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirStat {
+    pub dev: u64,
+    pub ino: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+}
+
+impl OpenDir {
+    pub fn open(path: &Path) -> Result<OpenDir> {
+        let dir = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(path)
+            .ctx("open directory", path)?;
+        Ok(OpenDir { dir })
+    }
+
+    /// `rel` (relative, symlinks followed as `stat` does), if it is a
+    /// directory that can be stat'ed.
+    pub fn stat_dir(&self, rel: &str) -> Option<DirStat> {
+        use std::os::fd::AsRawFd;
+        if rel.starts_with('/') {
+            return None;
+        }
+        let c_rel = std::ffi::CString::new(rel).ok()?;
+        // SAFETY: `c_rel` is NUL-terminated, `self.dir` keeps the descriptor
+        // open, and fstatat fills `st` before it is read.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstatat(self.dir.as_raw_fd(), c_rel.as_ptr(), &mut st, 0) } != 0 {
+            return None;
+        }
+        #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+        // types differ between platforms
+        let stat = DirStat {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            mtime_ns: i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec),
+            ctime_ns: i128::from(st.st_ctime) * 1_000_000_000 + i128::from(st.st_ctime_nsec),
+        };
+        (st.st_mode & libc::S_IFMT == libc::S_IFDIR).then_some(stat)
+    }
+}
