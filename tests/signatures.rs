@@ -325,3 +325,68 @@ fn a_bad_key_file_is_a_lockfile_error() {
     let out = h.expect(&["plan"], 1);
     assert!(says(&out, "cannot open"), "{out}");
 }
+
+/// The signature travels: `golock bundle` carries it as `go/<file>.asc`
+/// and an air-gapped host (the mirror gone) verifies it in `apply
+/// --bundle`; `golock mirror` writes it beside the archive and a host
+/// applies from that mirror; a source without one leaves the mirror
+/// unwritten, naming the signature.
+#[test]
+fn signatures_travel_in_bundles_and_mirrors() {
+    let h = Host::new();
+    let gpg = Gpg::new(&h, "bm");
+    let fpr = gpg.gen_key_with_signing_subkey("Release <release@example.com>");
+    gpg.export(&fpr, &key_file(&h));
+    let file = signed_setup(&h, false);
+    let asc = gpg.sign(&fpr, &file, true);
+    h.expect(&["lock"], 0);
+    let name = format!("go{NEW}.linux-amd64.tar.gz");
+
+    let bundle = h.base().join("offline.tar.gz");
+    h.expect(&["bundle", "-o", bundle.to_str().unwrap()], 0);
+    let listing = support::run_ok(Command::new("tar").arg("-tzf").arg(&bundle));
+    assert!(
+        listing.lines().any(|l| l == format!("go/{name}.asc")),
+        "{listing}"
+    );
+
+    let served = h.base().join("served");
+    h.expect(&["mirror", served.to_str().unwrap()], 0);
+    assert_eq!(
+        std::fs::read(served.join("go").join(format!("{name}.asc"))).unwrap(),
+        std::fs::read(&asc).unwrap()
+    );
+
+    // A host whose golock.toml names the served mirror (and the same key).
+    let other = Host::new();
+    let text = std::fs::read_to_string(h.lockfile()).unwrap().replace(
+        &h.base().join("mirror").display().to_string(),
+        &served.join("go").display().to_string(),
+    );
+    std::fs::write(other.lockfile(), text).unwrap();
+    std::fs::create_dir_all(other.repo.join("keys")).unwrap();
+    std::fs::copy(key_file(&h), key_file(&other)).unwrap();
+    other.expect(&["apply", "-y"], 0);
+    assert!(other.active_go_version().contains(&format!("go{NEW}")));
+
+    // Without the signature at the source, mirror refuses and writes nothing.
+    std::fs::remove_file(&asc).unwrap();
+    let empty = h.base().join("served2");
+    let out = h.expect(&["mirror", empty.to_str().unwrap()], 1);
+    assert!(
+        says(&out, &format!("signature of go{NEW} archive {name}")),
+        "{out}"
+    );
+    assert!(!empty.join("go").join(&name).exists());
+
+    // The air-gapped host: the mirror is gone, the bundle has it all.
+    std::fs::remove_dir_all(h.base().join("mirror")).unwrap();
+    let inside = Host::new();
+    support::succeeded(inside.golock_for(&h.lockfile()).args([
+        "apply",
+        "-y",
+        "--bundle",
+        bundle.to_str().unwrap(),
+    ]));
+    assert!(inside.active_go_version().contains(&format!("go{NEW}")));
+}
