@@ -7,8 +7,9 @@
 
 mod support;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use support::{Host, NEW, archive, says};
 
@@ -114,6 +115,51 @@ impl Drop for Gpg {
             .arg(&self.home)
             .args(["--kill", "gpg-agent"])
             .status();
+    }
+}
+
+/// `python3 -m http.server` serving a directory on 127.0.0.1; killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn serve(dir: &Path) -> Server {
+        let mut child = Command::new("python3")
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        // "Serving HTTP on 127.0.0.1 port 34567 (http://127.0.0.1:34567/) ..."
+        let port = line
+            .split_whitespace()
+            .skip_while(|w| *w != "port")
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        Server { child, port }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -389,4 +435,47 @@ fn signatures_travel_in_bundles_and_mirrors() {
         bundle.to_str().unwrap(),
     ]));
     assert!(inside.active_go_version().contains(&format!("go{NEW}")));
+}
+
+/// An HTTP mirror: `lock` hashes and checks the body as it streams, apply
+/// fetches `<url>.asc` and keeps it beside the cached archive, and a later
+/// install from golock's cache (the server gone) checks it again; a cached
+/// archive without its signature is not used.
+#[test]
+fn an_http_mirror_is_checked_and_the_cache_keeps_the_signature() {
+    let h = Host::new();
+    let gpg = Gpg::new(&h, "h");
+    let fpr = gpg.gen_key_with_signing_subkey("Release <release@example.com>");
+    gpg.export(&fpr, &key_file(&h));
+    let file = signed_setup(&h, false);
+    let asc = gpg.sign(&fpr, &file, true);
+    let server = Server::serve(&h.base().join("mirror"));
+    let text = std::fs::read_to_string(h.lockfile()).unwrap().replace(
+        &h.base().join("mirror").display().to_string(),
+        &format!("http://127.0.0.1:{}", server.port),
+    );
+    std::fs::write(h.lockfile(), text).unwrap();
+
+    let out = h.expect(&["lock"], 0);
+    assert!(says(&out, &format!("signed by {fpr}")), "{out}");
+    assert!(
+        says(&out, &format!("hashed http://127.0.0.1:{}", server.port)),
+        "{out}"
+    );
+    h.expect(&["apply", "-y"], 0);
+    let (sha, _) = support::digest(&archive(NEW));
+    let kept = h.root.join("cache").join(format!("{sha}.asc"));
+    assert_eq!(std::fs::read(&kept).unwrap(), std::fs::read(&asc).unwrap());
+
+    drop(server);
+    let installed = h.root.join("toolchains").join(format!("go{NEW}"));
+    std::fs::remove_dir_all(&installed).unwrap();
+    h.expect(&["apply", "-y"], 0);
+    assert!(h.active_go_version().contains(&format!("go{NEW}")));
+
+    std::fs::remove_dir_all(&installed).unwrap();
+    std::fs::remove_file(&kept).unwrap();
+    let out = h.expect(&["apply", "-y"], 1);
+    assert!(says(&out, "no source has"), "{out}");
+    assert!(!installed.exists());
 }
