@@ -288,7 +288,9 @@ fn a_signature_by_another_key_is_refused() {
     nothing_installed(&h);
 }
 
-/// A key that expired after it signed: refused, naming it.
+/// A key that expired after it signed: refused by `lock`, naming it; and a
+/// key whose expiry was set into the past with `gpg --quick-set-expire`
+/// after the archive was locked is refused by `apply`.
 #[test]
 fn an_expired_key_is_refused() {
     let h = Host::new();
@@ -301,6 +303,18 @@ fn an_expired_key_is_refused() {
     let out = h.expect(&["lock"], 1);
     assert!(says(&out, &format!("signed by key {fpr}")), "{out}");
     assert!(says(&out, "which expired"), "{out}");
+
+    let later = gpg.gen_key("Later <later@example.com>", "sign", "never");
+    gpg.export(&later, &key_file(&h));
+    gpg.sign(&later, &file, true);
+    h.expect(&["lock"], 0);
+    gpg.run(&["--quick-set-expire", &later, "seconds=1"]);
+    gpg.export(&later, &key_file(&h));
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let out = h.expect(&["apply", "-y"], 1);
+    assert!(says(&out, &format!("signed by key {later}")), "{out}");
+    assert!(says(&out, "which expired"), "{out}");
+    nothing_installed(&h);
 }
 
 /// A key revoked after the archive was locked: apply refuses it, and lock
