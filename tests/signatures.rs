@@ -359,12 +359,21 @@ fn a_missing_signature_is_refused() {
     assert!(says(&out, &format!("{}.asc", file.display())), "{out}");
     assert!(says(&out, &fpr), "{out}");
 
-    // Locked while signed, then the signature is gone: apply refuses.
+    // Locked while signed, then the signature is gone: apply refuses
+    // before it starts (the sources check), and plan says so too.
     let asc = gpg.sign(&fpr, &file, true);
     h.expect(&["lock"], 0);
     std::fs::remove_file(asc).unwrap();
+    let out = h.expect(&["plan"], 1);
+    assert!(
+        says(&out, "has no signature beside it (.asc or .sig)"),
+        "{out}"
+    );
     let out = h.expect(&["apply", "-y"], 1);
-    assert!(says(&out, "no signature for"), "{out}");
+    assert!(
+        says(&out, "has no signature beside it (.asc or .sig)"),
+        "{out}"
+    );
     nothing_installed(&h);
 }
 

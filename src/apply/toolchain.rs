@@ -221,6 +221,9 @@ fn extract_from_first_good(
         match extract_one(&cached, dest, &want, opts) {
             Ok(files) => return Ok((cached, files)),
             Err(Failed::Disk(full)) => return Err(gave_up(dest, full)),
+            // The locked bytes, but a signature refused (a key revoked
+            // since): the archive stays, the sources are tried.
+            Err(refused @ Failed::Signature(_)) => tried.record(&cached.display(), refused),
             Err(failed) => {
                 interrupt::check()?; // stopped, not bad bytes: keep the archive
                 let _ = fsx::remove_file_opt(&cached); // never keep bad bytes
