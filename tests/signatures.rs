@@ -502,3 +502,28 @@ fn an_http_mirror_is_checked_and_the_cache_keeps_the_signature() {
     assert!(says(&out, "no source has"), "{out}");
     assert!(!installed.exists());
 }
+
+/// The same key named twice (under two file names) is a lockfile error
+/// naming the second entry and the first.
+#[test]
+fn the_same_key_twice_is_a_lockfile_error() {
+    let h = Host::new();
+    let gpg = Gpg::new(&h, "d");
+    let fpr = gpg.gen_key("Release <release@example.com>", "sign", "never");
+    gpg.export(&fpr, &key_file(&h));
+    gpg.export(&fpr, &h.repo.join("keys/copy.asc"));
+    signed_setup(&h, false);
+    let text = std::fs::read_to_string(h.lockfile()).unwrap().replace(
+        "signing_keys = [\"keys/release.asc\"]",
+        "signing_keys = [\"keys/release.asc\", \"keys/copy.asc\"]",
+    );
+    std::fs::write(h.lockfile(), text).unwrap();
+    let out = h.expect(&["plan"], 1);
+    assert!(
+        says(
+            &out,
+            &format!("key {fpr} is already named as \"keys/release.asc\"")
+        ),
+        "{out}"
+    );
+}

@@ -54,7 +54,7 @@ pub enum SignatureError {
         help(
             "golock.toml sets [go] signing_keys ({keys}), so every archive needs a detached \
              signature beside it in the same mirror: {file}.asc (gpg --detach-sign --armor) or \
-             {file}.sig; nothing was installed"
+             {file}.sig; nothing was installed or locked"
         )
     )]
     Missing {
@@ -65,7 +65,7 @@ pub enum SignatureError {
     #[error("the signature of {file} ({from}) is not an OpenPGP signature: {reason}")]
     #[diagnostic(
         code(golock::signature::malformed),
-        help("make it with `gpg --detach-sign --armor {file}`; nothing was installed")
+        help("make it with `gpg --detach-sign --armor {file}`; nothing was installed or locked")
     )]
     Malformed {
         file: String,
@@ -76,7 +76,7 @@ pub enum SignatureError {
     #[diagnostic(
         code(golock::signature::unknown_key),
         help(
-            "nothing was installed. If that key is trusted, add its armored public key \
+            "nothing was installed or locked. If that key is trusted, add its armored public key \
              (gpg --export --armor {issuer}) to [go] signing_keys"
         )
     )]
@@ -89,7 +89,7 @@ pub enum SignatureError {
     #[diagnostic(
         code(golock::signature::expired_key),
         help(
-            "nothing was installed. Re-sign the archive with a valid key, or extend the key's \
+            "nothing was installed or locked. Re-sign the archive with a valid key, or extend the key's \
              expiry (gpg --quick-set-expire) and export it again into {key_file}"
         )
     )]
@@ -103,7 +103,7 @@ pub enum SignatureError {
     #[diagnostic(
         code(golock::signature::revoked_key),
         help(
-            "nothing was installed. A revoked key is never trusted again: re-sign the archive \
+            "nothing was installed or locked. A revoked key is never trusted again: re-sign the archive \
              with another key and name it in [go] signing_keys"
         )
     )]
@@ -115,7 +115,9 @@ pub enum SignatureError {
     #[error("{file}: its signature by key {fingerprint} ({key_file}) does not match: {reason}")]
     #[diagnostic(
         code(golock::signature::bad),
-        help("the archive (or its signature) was changed after signing; nothing was installed")
+        help(
+            "the archive (or its signature) was changed after signing; nothing was installed or locked"
+        )
     )]
     Bad {
         file: String,
