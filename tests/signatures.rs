@@ -240,9 +240,10 @@ fn a_binary_signature_is_accepted() {
 }
 
 /// An archive changed after signing: `lock` refuses it, naming the file and
-/// the key, and records nothing.
+/// the key, and records nothing; a signature over other bytes is refused by
+/// `apply`.
 #[test]
-fn a_tampered_archive_is_refused_by_lock() {
+fn a_tampered_archive_or_signature_is_refused() {
     let h = Host::new();
     let gpg = Gpg::new(&h, "t");
     let fpr = gpg.gen_key("Release <release@example.com>", "sign", "never");
@@ -260,6 +261,21 @@ fn a_tampered_archive_is_refused_by_lock() {
     assert!(says(&out, &fpr), "{out}");
     assert!(says(&out, "does not match"), "{out}");
     assert_eq!(std::fs::read(h.lockfile()).unwrap(), before);
+
+    // Locked as signed; then the .asc is the trusted key's signature of
+    // other bytes: the sha256 matches, the signature does not, and apply
+    // installs nothing.
+    std::fs::copy(archive(NEW), &file).unwrap();
+    gpg.sign(&fpr, &file, true);
+    h.expect(&["lock"], 0);
+    let other = h.base().join("other.bin");
+    std::fs::write(&other, b"other bytes").unwrap();
+    let other_sig = gpg.sign(&fpr, &other, true);
+    std::fs::copy(other_sig, format!("{}.asc", file.display())).unwrap();
+    let out = h.expect(&["apply", "-y"], 1);
+    assert!(says(&out, &format!("its signature by key {fpr}")), "{out}");
+    assert!(says(&out, "does not match"), "{out}");
+    nothing_installed(&h);
 }
 
 /// A signature by a key golock.toml does not trust: refused by `lock`;
