@@ -89,6 +89,32 @@ pub fn read(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     at("read", path, fs::read(path))
 }
 
+/// Read a file of at most `max` bytes; a longer one is an error
+/// (`FileTooLarge`), found without reading past the cap.
+pub fn read_capped(path: impl AsRef<Path>, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let path = path.as_ref();
+    let file = at("open", path, fs::File::open(path))?;
+    let mut bytes = Vec::new();
+    at("read", path, file.take(max + 1).read_to_end(&mut bytes))?;
+    if bytes.len() as u64 > max {
+        return Err(FsError::new(
+            "read",
+            path,
+            io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("larger than {max} bytes"),
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// [`read_capped`], `None` when the file does not exist.
+pub fn read_capped_opt(path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
+    read_capped(path, max).not_found_ok()
+}
+
 pub fn read_to_string(path: impl AsRef<Path>) -> Result<String> {
     let path = path.as_ref();
     at("read", path, fs::read_to_string(path))

@@ -129,6 +129,9 @@ pub struct Options {
     /// resolved against `boot_id`), and the boot to record when not.
     pub sync: SyncMode,
     pub boot_id: Option<String>,
+    /// golock.toml's `[go] signing_keys`: when any, every archive must come
+    /// with a detached signature by one of them, checked in the same read.
+    pub signing_keys: Vec<crate::signing::TrustedKey>,
 }
 
 /// Run the plan under one transaction. SIGINT or SIGTERM stops it at the

@@ -71,7 +71,7 @@ fn apply_planned(ctx: &Context, args: &ApplyArgs, opts: &PlanOptions) -> Result<
     if !args.yes && !confirmed()? {
         return Err(CommandError::Cancelled);
     }
-    apply::execute(&plan, &ctx.layout, &apply_options(ctx, args))?;
+    apply::execute(&plan, &ctx.layout, &apply_options(ctx, args, &lock))?;
     remember_modules(ctx, &lock);
     let s = plan.summary;
     ctx.say(format!(
@@ -94,7 +94,11 @@ fn remember_modules(ctx: &Context, lock: &crate::lockfile::Lockfile) {
     }
 }
 
-fn apply_options(ctx: &Context, args: &ApplyArgs) -> apply::Options {
+fn apply_options(
+    ctx: &Context,
+    args: &ApplyArgs,
+    lock: &crate::lockfile::Lockfile,
+) -> apply::Options {
     apply::Options {
         reporter: super::progress::reporter(ctx.quiet),
         limits: crate::archive::Limits {
@@ -104,6 +108,7 @@ fn apply_options(ctx: &Context, args: &ApplyArgs) -> apply::Options {
         http: args.http.client(),
         sync: apply::SyncMode::from(args.sync).effective(ctx.env.boot_id.as_deref()),
         boot_id: ctx.env.boot_id.clone(),
+        signing_keys: lock.go.signing_keys.clone(),
     }
 }
 

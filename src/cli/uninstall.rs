@@ -73,5 +73,6 @@ fn options() -> apply::Options {
         http: crate::fetch::Client::new(crate::fetch::HttpOptions::from_env()),
         sync: apply::SyncMode::Full,
         boot_id: None,
+        signing_keys: Vec::new(),
     }
 }
