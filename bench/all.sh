@@ -29,9 +29,10 @@ fs_of() { df -T "$1" 2>/dev/null | awk 'NR==2 {print $2}'; }
   echo
   echo "| job | golock | reference | ratio | target | met |"
   echo "| --- | --- | --- | --- | --- | --- |"
-  while IFS=$'\t' read -r job g ref ratio target met; do
+  # A `|` inside a cell (`tar | tar`) would split it: escaped as Markdown wants.
+  sed 's/|/\\|/g' "$BENCH_TSV" | while IFS=$'\t' read -r job g ref ratio target met; do
     echo "| $job | $g | $ref | $ratio | $target | $met |"
-  done <"$BENCH_TSV"
+  done
 } | tee target/bench/results.md
 if ((${#failed[@]})); then
   echo "bench/all.sh: these benchmarks failed: ${failed[*]}" >&2

@@ -13,10 +13,11 @@ step() {
 }
 command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-pip; }
 python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq python3-pip; }
-# Real shells the profile tests source their blocks with, and the reference
-# minisign the bundle-signature tests check golock against.
-if ! command -v fish >/dev/null || ! command -v zsh >/dev/null || ! command -v minisign >/dev/null || ! command -v direnv >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fish zsh minisign direnv >/dev/null
+# Real shells the profile tests source their blocks with, the reference
+# minisign the bundle-signature tests check golock against, and the gpg
+# that makes the keys and archive signatures of tests/signatures.rs.
+if ! command -v fish >/dev/null || ! command -v zsh >/dev/null || ! command -v minisign >/dev/null || ! command -v direnv >/dev/null || ! command -v gpg >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fish zsh minisign direnv gnupg >/dev/null
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 step bash scripts/test-toolchains.sh

@@ -89,6 +89,32 @@ pub fn read(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     at("read", path, fs::read(path))
 }
 
+/// Read a file of at most `max` bytes; a longer one is an error
+/// (`FileTooLarge`), found without reading past the cap.
+pub fn read_capped(path: impl AsRef<Path>, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let path = path.as_ref();
+    let file = at("open", path, fs::File::open(path))?;
+    let mut bytes = Vec::new();
+    at("read", path, file.take(max + 1).read_to_end(&mut bytes))?;
+    if bytes.len() as u64 > max {
+        return Err(FsError::new(
+            "read",
+            path,
+            io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("larger than {max} bytes"),
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// [`read_capped`], `None` when the file does not exist.
+pub fn read_capped_opt(path: &Path, max: u64) -> Result<Option<Vec<u8>>> {
+    read_capped(path, max).not_found_ok()
+}
+
 pub fn read_to_string(path: impl AsRef<Path>) -> Result<String> {
     let path = path.as_ref();
     at("read", path, fs::read_to_string(path))
@@ -485,4 +511,57 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
         size += n as u64;
     }
     Ok((hex::encode(hasher.finalize()), size))
+}
+
+/// A directory held open, so that many paths below it can be stat'ed
+/// without the kernel walking the directory's own path again for each (a
+/// no-op plan stats one directory per locked module).
+pub struct OpenDir {
+    dir: File,
+}
+
+/// What [`OpenDir::stat`] tells of a directory: enough to notice that its
+/// entries changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirStat {
+    pub dev: u64,
+    pub ino: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+}
+
+impl OpenDir {
+    pub fn open(path: &Path) -> Result<OpenDir> {
+        let dir = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(path)
+            .ctx("open directory", path)?;
+        Ok(OpenDir { dir })
+    }
+
+    /// `rel` (relative, symlinks followed as `stat` does), if it is a
+    /// directory that can be stat'ed.
+    pub fn stat_dir(&self, rel: &str) -> Option<DirStat> {
+        use std::os::fd::AsRawFd;
+        if rel.starts_with('/') {
+            return None;
+        }
+        let c_rel = std::ffi::CString::new(rel).ok()?;
+        // SAFETY: `c_rel` is NUL-terminated, `self.dir` keeps the descriptor
+        // open, and fstatat fills `st` before it is read.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstatat(self.dir.as_raw_fd(), c_rel.as_ptr(), &mut st, 0) } != 0 {
+            return None;
+        }
+        #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+        // types differ between platforms
+        let stat = DirStat {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            mtime_ns: i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec),
+            ctime_ns: i128::from(st.st_ctime) * 1_000_000_000 + i128::from(st.st_ctime_nsec),
+        };
+        (st.st_mode & libc::S_IFMT == libc::S_IFDIR).then_some(stat)
+    }
 }

@@ -21,5 +21,6 @@ pub mod modcache;
 mod plan;
 mod proc;
 mod profile;
+mod signing;
 pub mod txn;
 mod vcs;

@@ -137,6 +137,9 @@ pub struct Options {
     /// The checks before and after a link switch (`None`: uninstall,
     /// which switches nothing to a toolchain).
     pub health: Option<Health>,
+    /// golock.toml's `[go] signing_keys`: when any, every archive must come
+    /// with a detached signature by one of them, checked in the same read.
+    pub signing_keys: Vec<crate::signing::TrustedKey>,
 }
 
 /// Run the plan under one transaction. SIGINT or SIGTERM stops it at the

@@ -92,6 +92,7 @@ fn check_action(action: &Action, layout: &Layout, http: Option<&Client>) -> Opti
             sha256,
             size,
             sources,
+            signed_by,
             ..
         }
         | Action::ReinstallToolchain {
@@ -100,11 +101,13 @@ fn check_action(action: &Action, layout: &Layout, http: Option<&Client>) -> Opti
             sha256,
             size,
             sources,
+            signed_by,
             ..
         } => {
             let archive = Archive {
                 sha256,
                 size: *size,
+                signed: !signed_by.is_empty(),
             };
             let tried = archive.check(sources, layout, http)?;
             Some(Missing {
@@ -139,19 +142,22 @@ struct Archive<'a> {
     sha256: &'a str,
     /// 0: not recorded.
     size: u64,
+    /// `[go] signing_keys` is set: a local copy counts only with its
+    /// signature beside it (apply checks the signature itself).
+    signed: bool,
 }
 
 impl Archive<'_> {
     fn check(&self, sources: &[Source], layout: &Layout, http: Option<&Client>) -> Tried {
         let is_digest =
             self.sha256.len() == 64 && self.sha256.bytes().all(|b| b.is_ascii_hexdigit());
-        if is_digest && local_file(&layout.archive_cache(self.sha256), self.size).is_ok() {
+        if is_digest && self.local(&layout.archive_cache(self.sha256)).is_ok() {
             return None;
         }
         let mut tried = Vec::new();
         for source in sources {
             let verdict = match source {
-                Source::Local(path) => local_file(path, self.size),
+                Source::Local(path) => self.local(path),
                 Source::Http(url) => match http {
                     Some(client) => remote_file(client, url, self.size),
                     None => Ok(()),
@@ -163,6 +169,19 @@ impl Archive<'_> {
             }
         }
         Some(tried)
+    }
+
+    /// A local copy of the locked size, with its signature when one is needed.
+    fn local(&self, path: &Path) -> Result<(), String> {
+        local_file(path, self.size)?;
+        let signature = crate::signing::signature_paths(path);
+        if self.signed && !signature.iter().any(|p| p.is_file()) {
+            return Err(
+                "has no signature beside it (.asc or .sig), which [go] signing_keys requires"
+                    .to_string(),
+            );
+        }
+        Ok(())
     }
 }
 

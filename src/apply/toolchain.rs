@@ -18,6 +18,7 @@ use crate::fetch::{self, FetchError, Http, Limit, ResumingDownload, Source};
 use crate::fsx::{self, Context, File, ResultExt};
 use crate::host::layout::Layout;
 use crate::plan::Action;
+use crate::signing::{self, SignatureError, Verifier, VerifyingReader};
 use crate::txn::Transaction;
 use crate::txn::checkpoint::{self, Checkpoint, FileStep, RenameStep};
 use crate::txn::interrupt::{self, Interrupted};
@@ -97,6 +98,9 @@ pub enum ToolchainError {
     },
     #[error(transparent)]
     #[diagnostic(transparent)]
+    Signature(#[from] SignatureError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Fs(#[from] fsx::FsError),
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -110,6 +114,9 @@ enum Failed {
     /// The source has the file, but not the locked bytes (size or sha256):
     /// the archive may have been replaced on purpose.
     OtherBytes(String),
+    /// The signature is missing, malformed, by a key not trusted (or no
+    /// longer valid), or does not match the bytes.
+    Signature(String),
     /// The local disk (full): no other source can help, so stop.
     Disk(ToolchainError),
 }
@@ -122,6 +129,7 @@ impl From<ToolchainError> for Failed {
             ToolchainError::SizeMismatch { .. } | ToolchainError::ChecksumMismatch { .. } => {
                 Failed::OtherBytes(reason(e))
             }
+            ToolchainError::Signature(_) => Failed::Signature(reason(e)),
             other => Failed::Source(reason(other)),
         }
     }
@@ -203,12 +211,19 @@ fn extract_from_first_good(
 ) -> Result<(PathBuf, Written), ToolchainError> {
     let cached = layout.archive_cache(sha256);
     let mut tried = Tried::default();
-    let want = Wanted { sha256, size };
-    if cached.exists() {
+    let want = Wanted { file, sha256, size };
+    // With signing keys, a cached archive counts only with its signature
+    // (kept beside it when it was downloaded): it is checked again.
+    let cache_usable = opts.signing_keys.is_empty()
+        || signing::signature_paths(&cached).iter().any(|p| p.exists());
+    if cache_usable && cached.exists() {
         fresh_dir(dest)?;
         match extract_one(&cached, dest, &want, opts) {
             Ok(files) => return Ok((cached, files)),
             Err(Failed::Disk(full)) => return Err(gave_up(dest, full)),
+            // The locked bytes, but a signature refused (a key revoked
+            // since): the archive stays, the sources are tried.
+            Err(refused @ Failed::Signature(_)) => tried.record(&cached.display(), refused),
             Err(failed) => {
                 interrupt::check()?; // stopped, not bad bytes: keep the archive
                 let _ = fsx::remove_file_opt(&cached); // never keep bad bytes
@@ -252,6 +267,8 @@ struct Tried {
     lines: Vec<String>,
     /// Some source had the file with other bytes than the locked ones.
     other_bytes: bool,
+    /// Some source's signature was refused.
+    signature: bool,
 }
 
 impl Tried {
@@ -262,6 +279,10 @@ impl Tried {
             Failed::Source(reason) => reason,
             Failed::OtherBytes(reason) => {
                 self.other_bytes = true;
+                reason
+            }
+            Failed::Signature(reason) => {
+                self.signature = true;
                 reason
             }
             Failed::Disk(full) => full.to_string(),
@@ -278,6 +299,12 @@ fn not_found(file: &str, tried: Tried) -> ToolchainError {
         help.push_str(
             "; if the archive was replaced on purpose, run `golock lock --update` to lock its new checksum",
         );
+    }
+    if tried.signature {
+        help.push_str(&format!(
+            "; [go] signing_keys is set, so {file} also needs a valid detached signature by one of \
+             those keys beside it ({file}.asc or {file}.sig)"
+        ));
     }
     ToolchainError::NotFound {
         file: file.to_string(),
@@ -299,10 +326,109 @@ fn gave_up(dest: &Path, mut full: ToolchainError) -> ToolchainError {
 /// What an extraction wrote, hashed on the way (for the install manifest).
 type Written = Vec<archive::WrittenFile>;
 
-/// The archive golock.toml locks: its sha256 (hex) and size (0: unknown).
+/// The archive golock.toml locks: its file name, sha256 (hex) and size
+/// (0: unknown).
 struct Wanted<'a> {
+    file: &'a str,
     sha256: &'a str,
     size: u64,
+}
+
+/// The verifier for `want`'s signature, read from `found` (where it came
+/// from and its bytes; `None`: nowhere of `looked`); `None` when golock.toml
+/// sets no signing keys. Refuses before any of the archive is read.
+fn verifier(
+    opts: &Options,
+    want: &Wanted,
+    found: Option<(String, Vec<u8>)>,
+    looked: Vec<String>,
+) -> Result<Option<Verifier>, SignatureError> {
+    if opts.signing_keys.is_empty() {
+        return Ok(None);
+    }
+    let Some((from, bytes)) = found else {
+        return Err(SignatureError::Missing {
+            file: want.file.to_string(),
+            looked,
+            keys: signing::describe_keys(&opts.signing_keys),
+        });
+    };
+    Verifier::new(&opts.signing_keys, want.file, &from, &bytes).map(Some)
+}
+
+/// The signature beside a local archive: `<path>.asc`, else `<path>.sig`.
+fn local_signature(opts: &Options, path: &Path, want: &Wanted) -> Result<Option<Verifier>, Failed> {
+    if opts.signing_keys.is_empty() {
+        return Ok(None);
+    }
+    let candidates = signing::signature_paths(path);
+    let mut found = None;
+    for candidate in &candidates {
+        match fsx::read_capped_opt(candidate, signing::MAX_SIGNATURE_BYTES) {
+            Ok(Some(bytes)) => {
+                found = Some((candidate.display().to_string(), bytes));
+                break;
+            }
+            Ok(None) => {}
+            Err(e) => return Err(Failed::Signature(e.to_string())),
+        }
+    }
+    let looked = candidates.iter().map(|p| p.display().to_string()).collect();
+    verifier(opts, want, found, looked).map_err(|e| ToolchainError::from(e).into())
+}
+
+/// The signature beside an archive on an HTTP mirror: `<url>.asc`, else
+/// `<url>.sig`, each capped; `None` when golock.toml sets no signing keys.
+fn http_signature(opts: &Options, url: &str) -> Result<Option<HttpSignature>, Failed> {
+    if opts.signing_keys.is_empty() {
+        return Ok(None);
+    }
+    let (base, name) = url.rsplit_once('/').unwrap_or(("", url));
+    let mirror = [Source::Http(base.to_string())];
+    let looked = signing::SIGNATURE_SUFFIXES.map(|suffix| format!("{url}{suffix}"));
+    for (suffix, at) in signing::SIGNATURE_SUFFIXES.iter().zip(&looked) {
+        let rel = format!("{name}{suffix}");
+        let got = fetch::fetch_bytes(&opts.http, &mirror, &rel, signing::MAX_SIGNATURE_BYTES)
+            .map_err(|e| Failed::Signature(format!("{at}: {e}")))?;
+        if let Some(bytes) = got {
+            return Ok(Some(HttpSignature {
+                suffix,
+                found: Some((at.clone(), bytes)),
+                looked: looked.to_vec(),
+            }));
+        }
+    }
+    Ok(Some(HttpSignature {
+        suffix: "",
+        found: None,
+        looked: looked.to_vec(),
+    }))
+}
+
+/// What [`http_signature`] found (or where it looked in vain).
+struct HttpSignature {
+    suffix: &'static str,
+    found: Option<(String, Vec<u8>)>,
+    looked: Vec<String>,
+}
+
+impl HttpSignature {
+    /// A fresh verifier: each try reads the archive from its start.
+    fn verifier(&self, opts: &Options, want: &Wanted) -> Result<Option<Verifier>, Failed> {
+        verifier(opts, want, self.found.clone(), self.looked.clone())
+            .map_err(|e| Failed::from(ToolchainError::from(e)))
+    }
+
+    /// Keep a verified archive's signature beside its cache entry
+    /// (`<cache>/<sha256>.asc` or `.sig`), so a later apply checks it
+    /// again; failing to only costs a download.
+    fn keep(&self, cached: &Path) {
+        if let Some((_, bytes)) = &self.found {
+            let mut name = cached.as_os_str().to_owned();
+            name.push(self.suffix);
+            let _ = fsx::replace_file(Path::new(&name), bytes);
+        }
+    }
 }
 
 /// Open, size-check and extract one local archive into the empty `dest`,
@@ -310,6 +436,7 @@ struct Wanted<'a> {
 fn extract_one(path: &Path, dest: &Path, want: &Wanted, opts: &Options) -> Result<Written, Failed> {
     let archive = fsx::open(path).map_err(|e| Failed::Source(e.source.to_string()))?;
     check_size(path, &archive, want.size)?;
+    let verifier = local_signature(opts, path, want)?;
     let total = archive.metadata().map(|m| m.len()).unwrap_or(0);
     let sizes = Sizes {
         archive: total,
@@ -321,6 +448,7 @@ fn extract_one(path: &Path, dest: &Path, want: &Wanted, opts: &Options) -> Resul
         sizes,
         dest,
         want.sha256,
+        verifier,
         opts,
     )?)
 }
@@ -360,7 +488,12 @@ fn extract_http(
 ) -> Result<(PathBuf, Written), Failed> {
     let partial = fetch::partial_path(cached);
     fsx::create_dir_all(fsx::parent_of(cached)).map_err(ToolchainError::from)?;
+    let signature = http_signature(opts, url)?;
     loop {
+        let verifier = match &signature {
+            Some(signature) => signature.verifier(opts, want)?,
+            None => None,
+        };
         let limit = match want.size {
             0 => Limit::AtMost(opts.limits.max_unpacked_bytes),
             size => Limit::Exact(size),
@@ -370,12 +503,15 @@ fn extract_http(
         let resumed = stream.resumed();
         let result = check_announced(stream.total(), want.size)
             .map_err(Failed::OtherBytes)
-            .and_then(|()| extract_stream(url, &mut stream, dest, want, opts));
+            .and_then(|()| extract_stream(url, &mut stream, dest, want, verifier, opts));
         let network_failure = stream.failure().map(|e| describe_fetch(e, &partial, want));
         match (result, network_failure) {
             (Ok(files), _) => {
                 // Failing to keep a verified copy only costs a re-download.
                 let _ = stream.persist(cached);
+                if let Some(signature) = &signature {
+                    signature.keep(cached);
+                }
                 return Ok((cached.to_path_buf(), files));
             }
             (Err(Failed::Disk(full)), _) => return Err(Failed::Disk(full)),
@@ -443,6 +579,7 @@ fn extract_stream(
     stream: &mut ResumingDownload,
     dest: &Path,
     want: &Wanted,
+    verifier: Option<Verifier>,
     opts: &Options,
 ) -> Result<Written, Failed> {
     let total = stream.total().unwrap_or(0);
@@ -457,6 +594,7 @@ fn extract_stream(
         sizes,
         dest,
         want.sha256,
+        verifier,
         opts,
     )?)
 }
@@ -489,25 +627,31 @@ fn check_size(path: &Path, archive: &File, expected: u64) -> Result<(), Toolchai
     Ok(())
 }
 
-/// Hash while extracting; a mismatch removes what was staged. The archive
-/// size (0: unknown) sizes the progress bar; a full disk is reported with
-/// the space the archive needs.
+/// Hash while extracting; with a `verifier`, the same bytes feed the
+/// signature check. A mismatch of either removes what was staged. The
+/// archive size (0: unknown) sizes the progress bar; a full disk is
+/// reported with the space the archive needs.
 fn extract_verified(
     path: &Path,
     archive: impl Read,
     sizes: Sizes,
     dest: &Path,
     expected: &str,
+    mut verifier: Option<Verifier>,
     opts: &Options,
 ) -> Result<Written, ToolchainError> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     opts.reporter.on_archive_start(&name, sizes.archive);
-    let result = archive::extract_tar_gz(archive, dest, &opts.limits, &mut |n| {
+    let source = VerifyingReader::new(archive, verifier.as_mut());
+    let result = archive::extract_tar_gz(source, dest, &opts.limits, &mut |n| {
         opts.reporter.on_archive_progress(n)
     });
     opts.reporter.on_archive_done();
     let failure = match result {
-        Ok(done) if hex::encode(done.sha256) == expected => return Ok(done.files),
+        Ok(done) if hex::encode(done.sha256) == expected => match verifier.map(Verifier::finish) {
+            None | Some(Ok(_)) => return Ok(done.files),
+            Some(Err(refused)) => ToolchainError::Signature(refused),
+        },
         Ok(done) => ToolchainError::ChecksumMismatch {
             path: path.to_path_buf(),
             expected: expected.to_string(),

@@ -59,8 +59,14 @@ fn is_manifest(name: &str) -> bool {
     name.starts_with("go") && name.ends_with(".json")
 }
 
+/// A cached archive `<sha256>`, or the signature kept beside it
+/// (`<sha256>.asc`, `<sha256>.sig`).
 fn is_sha256_name(name: &str) -> bool {
-    name.len() == 64 && name.bytes().all(|c| c.is_ascii_hexdigit())
+    let base = crate::signing::SIGNATURE_SUFFIXES
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .unwrap_or(name);
+    base.len() == 64 && base.bytes().all(|c| c.is_ascii_hexdigit())
 }
 
 fn is_kept_lockfile(name: &str) -> bool {

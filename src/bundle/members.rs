@@ -49,7 +49,9 @@ pub fn collect(
                 why: "golock.toml has no archive for it".into(),
             })?;
         let path = local_archive(lock, layout, &spec.file, &hex::encode(spec.sha256))?;
+        let signature = archive_signature(lock, &path, &spec.file)?;
         members.push((format!("go/{}", spec.file), path));
+        members.extend(signature);
     }
     members.extend(module_members(lock, cache)?);
     Ok(members)
@@ -69,7 +71,14 @@ fn local_archive(
             Source::Http(_) => None,
         }),
     );
-    for path in candidates.filter(|p| p.is_file()) {
+    // With signing keys, only a copy with its signature beside it will do.
+    let signed = |p: &PathBuf| {
+        lock.go.signing_keys.is_empty()
+            || crate::signing::signature_paths(p)
+                .iter()
+                .any(|s| s.is_file())
+    };
+    for path in candidates.filter(|p| p.is_file()).filter(signed) {
         if fsx::sha256_file(&path)?.0 == sha256 {
             return Ok(path);
         }
@@ -78,6 +87,35 @@ fn local_archive(
         what: file.to_string(),
         why: "no verified copy in golock's cache or the mirror directories".into(),
     })
+}
+
+/// With `[go] signing_keys`, the archive's detached signature beside the
+/// copy taken (`<file>.asc` or `.sig`; in golock's cache `<sha256>.asc`,
+/// kept there when it was downloaded), as member `go/<file>.asc` or
+/// `.sig`: the air-gapped host checks it as apply checks any. Without keys,
+/// none.
+fn archive_signature(
+    lock: &Lockfile,
+    archive: &Path,
+    file: &str,
+) -> Result<Option<(String, PathBuf)>, MemberError> {
+    if lock.go.signing_keys.is_empty() {
+        return Ok(None);
+    }
+    let found = crate::signing::signature_paths(archive)
+        .into_iter()
+        .zip(crate::signing::SIGNATURE_SUFFIXES)
+        .find(|(path, _)| path.is_file());
+    match found {
+        Some((path, suffix)) => Ok(Some((format!("go/{file}{suffix}"), path))),
+        None => Err(MemberError::Source {
+            what: file.to_string(),
+            why: format!(
+                "[go] signing_keys is set and there is no signature beside {} (.asc or .sig)",
+                archive.display()
+            ),
+        }),
+    }
 }
 
 /// Each locked module's `.mod` (and `.info` and `.zip` when its zip is

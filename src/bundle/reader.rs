@@ -315,6 +315,12 @@ impl Scanner<'_> {
                 limits.max_member_bytes
             )));
         }
+        if is_archive_signature(path) && size > crate::signing::MAX_SIGNATURE_BYTES {
+            return Err(limit(format!(
+                "{size} bytes, over the cap of {} for an archive's signature",
+                crate::signing::MAX_SIGNATURE_BYTES
+            )));
+        }
         if self.total.saturating_add(size) > limits.max_total_bytes {
             return Err(limit(format!(
                 "members total more than {} bytes",
@@ -323,6 +329,14 @@ impl Scanner<'_> {
         }
         Ok(())
     }
+}
+
+/// An OpenPGP signature of a Go archive (`go/<file>.asc` or `.sig`).
+fn is_archive_signature(path: &str) -> bool {
+    path.starts_with("go/")
+        && crate::signing::SIGNATURE_SUFFIXES
+            .iter()
+            .any(|suffix| path.ends_with(suffix))
 }
 
 fn misplaced(path: String, detail: &str) -> BundleError {

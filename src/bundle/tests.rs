@@ -372,6 +372,25 @@ fn size_caps_are_enforced() {
     }
 }
 
+/// A Go archive's OpenPGP signature member is capped at 64 KiB when read
+/// back, whatever the per-member cap.
+#[test]
+fn an_archive_signature_member_over_64_kib_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("bundle.tar.gz");
+    let sig = format!("{TOOLCHAIN}.asc");
+    let mut writer = BundleWriter::create(&out, LOCKFILE).unwrap();
+    writer.add_bytes(TOOLCHAIN, b"archive").unwrap();
+    writer.add_bytes(&sig, &vec![b'a'; 64 * 1024 + 1]).unwrap();
+    writer.finish(None).unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let err = unpack(&out, &dest.path().join("x"), &[]).unwrap_err();
+    assert!(
+        matches!(&err, BundleError::LimitExceeded { path, .. } if *path == sig),
+        "{err:?}"
+    );
+}
+
 #[test]
 fn dest_must_be_empty() {
     let tmp = tempfile::tempdir().unwrap();

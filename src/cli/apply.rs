@@ -113,6 +113,7 @@ fn apply_options(
         sync: apply::SyncMode::from(args.sync).effective(ctx.env.boot_id.as_deref()),
         boot_id: ctx.env.boot_id.clone(),
         health: Some(health),
+        signing_keys: lock.go.signing_keys.clone(),
     }
 }
 

@@ -111,6 +111,7 @@ pub(super) fn run(ctx: &Context, args: &RollbackArgs) -> Result<u8> {
         http: crate::fetch::Client::new(crate::fetch::HttpOptions::from_env()),
         sync: apply::SyncMode::Full,
         boot_id: None,
+        signing_keys: lock.go.signing_keys.clone(),
         health: Some(apply::Health::new(
             lock.go.version.as_str(),
             lock.go.health_check.clone(),

@@ -76,5 +76,6 @@ fn options() -> apply::Options {
         sync: apply::SyncMode::Full,
         boot_id: None,
         health: None,
+        signing_keys: Vec::new(),
     }
 }

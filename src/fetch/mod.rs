@@ -66,6 +66,18 @@ pub fn fetch_bytes(
     Ok(got.map(|_| buf))
 }
 
+/// Like [`fetch_bytes`], streaming the bytes into `sink` (reset before each
+/// source is tried) instead of keeping them.
+pub(crate) fn fetch_streamed(
+    client: &Client,
+    sources: &[Source],
+    rel: &str,
+    max: u64,
+    sink: &mut dyn Sink,
+) -> Result<Option<Fetched>, FetchError> {
+    try_sources(client, sources, rel, max, sink)
+}
+
 /// Like [`fetch_bytes`], streaming into `dest`, which must not exist yet;
 /// it is written (not fsynced: callers stage many files and sync the
 /// filesystem once), and removed again when nothing was fetched.

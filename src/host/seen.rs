@@ -25,7 +25,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::fsx;
 use crate::lockfile::{ModuleHashes, ModuleKey};
-use crate::modcache::CacheLayout;
+use crate::modcache::{self, CacheLayout};
 
 const HEADER: &str = "golock-seen-modules 1";
 
@@ -54,6 +54,15 @@ impl Stamp {
             mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
             ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
         })
+    }
+
+    fn of_stat(st: fsx::DirStat) -> Stamp {
+        Stamp {
+            dev: st.dev,
+            ino: st.ino,
+            mtime_ns: st.mtime_ns,
+            ctime_ns: st.ctime_ns,
+        }
     }
 
     fn settled_before(&self, written_ns: i128) -> bool {
@@ -93,6 +102,8 @@ pub struct SeenModules {
     parents: HashMap<PathBuf, Stamp>,
     /// Their stamps now, taken once each.
     parents_now: std::cell::RefCell<HashMap<PathBuf, Option<Stamp>>>,
+    /// The cache root, held open for the per-module stats.
+    root: Option<fsx::OpenDir>,
 }
 
 impl SeenModules {
@@ -107,8 +118,12 @@ impl SeenModules {
         if bytes.len() as u64 > MAX_BYTES {
             return None;
         }
-        let seen = parse(std::str::from_utf8(&bytes).ok()?)?;
-        (seen.cache == cache).then_some(seen)
+        let mut seen = parse(std::str::from_utf8(&bytes).ok()?)?;
+        if seen.cache != cache {
+            return None;
+        }
+        seen.root = fsx::OpenDir::open(cache).ok();
+        Some(seen)
     }
 
     /// Whether the module is present as locked, by the record alone.
@@ -119,17 +134,28 @@ impl SeenModules {
         if seen.zip != want.zip || seen.module != want.module {
             return false;
         }
-        let Ok(download_dir) = layout.download_dir(&key.path) else {
-            return false;
-        };
-        if !self.still(&seen.download_dir, &download_dir) {
+        if !self.download_dir_still(layout, &key.path, &seen.download_dir) {
             return false;
         }
         want.zip.is_none() || self.parent_unchanged(layout, key)
     }
 
-    fn still(&self, recorded: &Stamp, dir: &Path) -> bool {
-        recorded.settled_before(self.written_ns) && Stamp::of(dir) == Some(*recorded)
+    fn download_dir_still(&self, layout: &CacheLayout, path: &str, recorded: &Stamp) -> bool {
+        if !recorded.settled_before(self.written_ns) {
+            return false;
+        }
+        let now = match &self.root {
+            // Relative to the open cache root: the kernel walks three path
+            // elements, not the cache's whole path, for each module.
+            Some(root) => match modcache::escape_path(path) {
+                Ok(esc) => root
+                    .stat_dir(&format!("cache/download/{esc}/@v"))
+                    .map(Stamp::of_stat),
+                Err(_) => None,
+            },
+            None => layout.download_dir(path).ok().and_then(|d| Stamp::of(&d)),
+        };
+        now == Some(*recorded)
     }
 
     fn parent_unchanged(&self, layout: &CacheLayout, key: &ModuleKey) -> bool {
@@ -170,6 +196,7 @@ fn parse(text: &str) -> Option<SeenModules> {
         modules: HashMap::new(),
         parents: HashMap::new(),
         parents_now: Default::default(),
+        root: None,
     };
     for line in lines {
         let mut fields = line.split('\t');

@@ -57,6 +57,9 @@ pub enum ChecksumError {
     NoChecksum { file: String, looked: String },
     #[error(transparent)]
     #[diagnostic(transparent)]
+    Signature(#[from] crate::signing::SignatureError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     GoMod(#[from] crate::lockfile::gomod::GoModError),
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -159,9 +162,13 @@ pub fn find_all(
     let mut missing = Vec::new();
     for platform in platforms(lock) {
         let file = archive_file(lock, &platform);
-        let hit = from_index(&releases, lock, &platform, &file)
-            .or_else(|| from_sums(lock, &file, client))
-            .or_else(|| from_dir(lock, &file));
+        let hit = if lock.go.signing_keys.is_empty() {
+            from_index(&releases, lock, &platform, &file)
+                .or_else(|| from_sums(lock, &file, client))
+                .or_else(|| from_dir(lock, &file))
+        } else {
+            super::signed::find(lock, &platform, &file, client)?
+        };
         match hit {
             Some((sha256, size, from)) => found.push(Found {
                 platform,

@@ -263,6 +263,23 @@ pub enum LockfileError {
         span: SourceSpan,
     },
 
+    #[error("[go] signing_keys: cannot use {value:?}: {reason}")]
+    #[diagnostic(
+        code(golock::lockfile::signing_key),
+        help(
+            "name an armored OpenPGP public key file relative to golock.toml, e.g. one written \
+             by `gpg --export --armor KEYID > keys/release.asc` (at most 1 MiB)"
+        )
+    )]
+    SigningKey {
+        value: String,
+        reason: String,
+        #[source_code]
+        src: Src,
+        #[label("{reason}")]
+        span: SourceSpan,
+    },
+
     #[error("invalid environment variable name {value:?}")]
     #[diagnostic(
         code(golock::lockfile::env_name),

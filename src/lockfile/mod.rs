@@ -12,6 +12,7 @@ pub mod gomod;
 mod platform;
 mod raw;
 mod require_fast;
+mod signed;
 mod syntax;
 mod validate;
 
@@ -66,6 +67,9 @@ pub struct GoSpec {
     pub health_check: Option<String>,
     /// Platforms `golock lock` fills archives for.
     pub platforms: Vec<Platform>,
+    /// OpenPGP keys that must have signed every archive (`<file>.asc` or
+    /// `<file>.sig` beside it); empty: archives are checked by sha256 alone.
+    pub signing_keys: Vec<crate::signing::TrustedKey>,
     pub archives: BTreeMap<Platform, ArchiveSpec>,
 }
 

@@ -46,6 +46,8 @@ pub struct RawGo {
     #[serde(default)]
     pub platforms: Vec<Spanned<String>>,
     #[serde(default)]
+    pub signing_keys: Vec<Spanned<String>>,
+    #[serde(default)]
     pub archives: Entries<RawArchive>,
 }
 

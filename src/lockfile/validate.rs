@@ -22,6 +22,7 @@ use super::{
 };
 use super::{require_fast, syntax};
 use crate::fetch::{Source, SourceError};
+use crate::signing::{self, TrustedKey};
 
 /// `[go] health_check` is a command line, not a script file.
 const MAX_HEALTH_CHECK_BYTES: usize = 4096;
@@ -213,8 +214,46 @@ impl Checker<'_> {
             link: raw.link.and_then(|link| self.link(&link)),
             health_check: raw.health_check.and_then(|c| self.health_check(&c)),
             platforms: self.platform_list(&raw.platforms),
+            signing_keys: self.signing_keys(&raw.signing_keys),
             archives: self.archives(raw.archives),
         }
+    }
+
+    /// `[go] signing_keys`: OpenPGP public key files relative to golock.toml,
+    /// each read (under a cap) and parsed; the same key twice is refused.
+    fn signing_keys(&mut self, raw: &[Spanned<String>]) -> Vec<TrustedKey> {
+        let mut keys: Vec<TrustedKey> = Vec::new();
+        for item in raw {
+            let loaded = self.signing_key(item.get_ref()).and_then(|key| {
+                match keys.iter().find(|k| k.fingerprint == key.fingerprint) {
+                    Some(other) => Err(format!(
+                        "key {} is already named as {:?}",
+                        key.fingerprint, other.name
+                    )),
+                    None => Ok(key),
+                }
+            });
+            match loaded {
+                Ok(key) => keys.push(key),
+                Err(reason) => self.errors.push(LockfileError::SigningKey {
+                    value: item.get_ref().clone(),
+                    reason,
+                    src: self.src(),
+                    span: span(item.span()),
+                }),
+            }
+        }
+        keys
+    }
+
+    fn signing_key(&self, value: &str) -> Result<TrustedKey, String> {
+        if value.is_empty() || value.contains('\0') {
+            return Err("not a file path".to_string());
+        }
+        let path = self.dir.join(value);
+        let bytes =
+            crate::fsx::read_capped(&path, signing::MAX_KEY_BYTES).map_err(|e| e.to_string())?;
+        TrustedKey::parse(value, &bytes)
     }
 
     fn go_version(&mut self, raw: &Spanned<String>) -> Option<GoVersion> {

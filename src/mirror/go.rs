@@ -14,6 +14,7 @@ use super::{MirrorError, Missing, Sources};
 use crate::fetch::{Limit, ResumingDownload, Source};
 use crate::fsx;
 use crate::lockfile::{ArchiveSpec, GoVersion, Lockfile, Platform};
+use crate::signing;
 
 /// Cap on an archive whose size golock.toml does not record.
 const MAX_ARCHIVE: u64 = 4 << 30;
@@ -48,6 +49,18 @@ pub fn stage(
             .insert(spec.file.clone(), (sha256.clone(), spec.size));
         if target.is_file() && matches(&fsx::sha256_file(&target)?, &sha256, spec.size) {
             out.kept += 1;
+            let candidates = candidates(lock, platform, spec, sources, bundle);
+            stage_signature(
+                lock,
+                spec,
+                &target,
+                &target,
+                staging,
+                &candidates,
+                sources,
+                &mut out,
+                missing,
+            )?;
             continue;
         }
         fsx::create_dir_all(staging)?;
@@ -70,6 +83,18 @@ pub fn stage(
             fsx::remove_file_opt(&staged)?;
         }
         if staged.is_file() {
+            let candidates = candidates(lock, platform, spec, sources, bundle);
+            stage_signature(
+                lock,
+                spec,
+                &staged,
+                &target,
+                staging,
+                &candidates,
+                sources,
+                &mut out,
+                missing,
+            )?;
             out.staged.push(Staged { staged, target });
         } else {
             missing.push(Missing {
@@ -79,6 +104,93 @@ pub fn stage(
         }
     }
     Ok(out)
+}
+
+/// With `[go] signing_keys`, the archive's detached signature goes beside it
+/// (`<file>.asc` or `.sig`), taken from the first candidate whose signature
+/// verifies against the bytes at `archive` (one already beside `target`
+/// that verifies is kept); none: the archive's signature is `missing`.
+#[allow(clippy::too_many_arguments)]
+fn stage_signature(
+    lock: &Lockfile,
+    spec: &ArchiveSpec,
+    archive: &Path,
+    target: &Path,
+    staging: &Path,
+    candidates: &[(String, Source)],
+    sources: &Sources,
+    out: &mut StagedArchives,
+    missing: &mut Vec<Missing>,
+) -> Result<(), MirrorError> {
+    let keys = &lock.go.signing_keys;
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let verifies = |from: &str, bytes: &[u8]| {
+        signing::verify_file(keys, &spec.file, archive, from, bytes).map_err(|e| e.to_string())
+    };
+    for in_place in signing::signature_paths(target) {
+        if let Ok(Some(bytes)) = fsx::read_capped_opt(&in_place, signing::MAX_SIGNATURE_BYTES)
+            && verifies(&in_place.display().to_string(), &bytes).is_ok()
+        {
+            return Ok(());
+        }
+    }
+    let mut tried = Vec::new();
+    for (name, candidate) in candidates {
+        for suffix in signing::SIGNATURE_SUFFIXES {
+            let got = match candidate {
+                Source::Local(path) => {
+                    let mut p = path.as_os_str().to_owned();
+                    p.push(suffix);
+                    fsx::read_capped_opt(Path::new(&p), signing::MAX_SIGNATURE_BYTES)
+                        .map_err(|e| e.to_string())
+                }
+                Source::Http(url) => {
+                    let (base, file) = url.rsplit_once('/').unwrap_or(("", url));
+                    crate::fetch::fetch_bytes(
+                        sources.client,
+                        &[Source::Http(base.to_string())],
+                        &format!("{file}{suffix}"),
+                        signing::MAX_SIGNATURE_BYTES,
+                    )
+                    .map_err(|e| e.to_string())
+                }
+            };
+            let from = format!("{name}{suffix}");
+            match got.and_then(|bytes| match bytes {
+                Some(bytes) => verifies(&from, &bytes).map(|_| Some(bytes)),
+                None => Ok(None),
+            }) {
+                Ok(Some(bytes)) => {
+                    fsx::create_dir_all(staging)?;
+                    let staged = staging.join(format!("{}{suffix}", spec.file));
+                    fsx::remove_file_opt(&staged)?;
+                    fsx::write(&staged, &bytes)?;
+                    let mut to = target.as_os_str().to_owned();
+                    to.push(suffix);
+                    out.staged.push(Staged {
+                        staged,
+                        target: to.into(),
+                    });
+                    return Ok(());
+                }
+                Ok(None) => {}
+                Err(why) => tried.push((from, why)),
+            }
+        }
+    }
+    if tried.is_empty() {
+        tried.push((
+            "every source".to_string(),
+            "no .asc or .sig beside the archive".to_string(),
+        ));
+    }
+    missing.push(Missing {
+        artifact: format!("signature of go{} archive {}", lock.go.version, spec.file),
+        tried,
+    });
+    Ok(())
 }
 
 fn matches((actual, size): &(String, u64), sha256: &str, locked_size: u64) -> bool {
@@ -170,7 +282,11 @@ pub fn prune(go_dir: &Path, keep: &[&Lockfile]) -> Result<usize, MirrorError> {
     let mut removed = 0;
     for name in archives_in(go_dir)? {
         if !kept.contains(&name.as_str()) {
-            fsx::remove_file(go_dir.join(&name))?;
+            let path = go_dir.join(&name);
+            for signature in signing::signature_paths(&path) {
+                fsx::remove_file_opt(&signature)?;
+            }
+            fsx::remove_file(path)?;
             removed += 1;
         }
     }

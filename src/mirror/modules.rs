@@ -6,11 +6,13 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::write::{self, Staged};
 use super::{MirrorError, Missing};
 use crate::fetch::{self, Client, FetchError, ModFile, Source};
 use crate::fsx;
-use crate::lockfile::{Lockfile, ModuleHashes};
+use crate::lockfile::{Lockfile, ModuleHashes, ModuleKey};
 use crate::modcache::{self, ZipLimits};
 
 const MAX_GO_MOD: u64 = 16 << 20;
@@ -44,46 +46,104 @@ pub fn stage(
     client: &Client,
     missing: &mut Vec<Missing>,
 ) -> Result<StagedModules, MirrorError> {
+    // Modules are checked and fetched in parallel (hashing a zip is most of
+    // the work); each gets its own staging dir, and results come back in
+    // lockfile order.
+    let per_module: Vec<Result<ModuleOutcome, MirrorError>> = lock
+        .modules
+        .require
+        .iter()
+        .collect::<Vec<_>>()
+        .par_iter()
+        .enumerate()
+        .map(|(i, (key, hashes))| {
+            stage_module(
+                key,
+                hashes,
+                mod_dir,
+                &staging.join(i.to_string()),
+                sources,
+                client,
+            )
+        })
+        .collect();
     let mut out = StagedModules {
         staged: Vec::new(),
         kept: 0,
         touched: BTreeSet::new(),
     };
-    for (key, hashes) in &lock.modules.require {
-        let files = match files_of(&key.path, &key.version, hashes) {
-            Ok(files) => files,
-            Err(why) => {
-                missing.push(Missing {
-                    artifact: format!("module {key}"),
-                    tried: vec![(key.to_string(), why)],
-                });
-                continue;
+    for outcome in per_module {
+        let outcome = outcome?;
+        out.kept += outcome.kept;
+        if !outcome.staged.is_empty() {
+            out.touched.insert(outcome.escaped_path);
+        }
+        out.staged.extend(outcome.staged);
+        missing.extend(outcome.missing);
+    }
+    Ok(out)
+}
+
+/// What one module's files came to.
+struct ModuleOutcome {
+    escaped_path: String,
+    staged: Vec<Staged>,
+    kept: usize,
+    missing: Vec<Missing>,
+}
+
+fn stage_module(
+    key: &ModuleKey,
+    hashes: &ModuleHashes,
+    mod_dir: &Path,
+    dir: &Path,
+    sources: &[Source],
+    client: &Client,
+) -> Result<ModuleOutcome, MirrorError> {
+    let mut out = ModuleOutcome {
+        escaped_path: String::new(),
+        staged: Vec::new(),
+        kept: 0,
+        missing: Vec::new(),
+    };
+    let files = match files_of(&key.path, &key.version, hashes) {
+        Ok(files) => files,
+        Err(why) => {
+            out.missing.push(Missing {
+                artifact: format!("module {key}"),
+                tried: vec![(key.to_string(), why)],
+            });
+            return Ok(out);
+        }
+    };
+    let mut dir_made = false;
+    for file in files {
+        let target = fetch::dir_file(mod_dir, &file.rel);
+        if target.is_file() && verify(&file, &target).is_ok() {
+            out.kept += 1;
+            continue;
+        }
+        if !dir_made {
+            // `staging` too, only once something is fetched: a re-run that
+            // changes nothing leaves the mirror's mtimes alone.
+            fsx::create_dir_all(dir)?;
+            dir_made = true;
+        }
+        let staged = dir.join(file.kind.extension());
+        match fetch_one(&file, &staged, sources, client)? {
+            Ok(()) => {
+                out.escaped_path = file.rel.split("/@v/").next().unwrap_or_default().into();
+                out.staged.push(Staged { staged, target });
             }
-        };
-        for file in files {
-            let target = fetch::dir_file(mod_dir, &file.rel);
-            if target.is_file() && verify(&file, &target).is_ok() {
-                out.kept += 1;
-                continue;
-            }
-            fsx::create_dir_all(staging)?;
-            let staged = staging.join(out.staged.len().to_string());
-            match fetch_one(&file, &staged, sources, client)? {
-                Ok(()) => {
-                    out.touched
-                        .insert(file.rel.split("/@v/").next().unwrap_or_default().into());
-                    out.staged.push(Staged { staged, target });
-                }
-                Err(tried) => missing.push(Missing {
-                    artifact: format!(
-                        "module {}@{} (.{})",
-                        file.module,
-                        file.version,
-                        file.kind.extension()
-                    ),
-                    tried,
-                }),
-            }
+            Err(tried) => out.missing.push(Missing {
+                artifact: format!(
+                    "module {}@{} (.{})",
+                    file.module,
+                    file.version,
+                    file.kind.extension()
+                ),
+                tried,
+            }),
         }
     }
     Ok(out)
@@ -147,8 +207,10 @@ fn fetch_one(
     client: &Client,
 ) -> Result<Result<(), Vec<(String, String)>>, MirrorError> {
     let mut tried = Vec::new();
-    for source in sources {
-        fsx::remove_file_opt(staged)?;
+    for (i, source) in sources.iter().enumerate() {
+        if i > 0 {
+            fsx::remove_file_opt(staged)?;
+        }
         let one = std::slice::from_ref(source);
         let got = match file.kind {
             ModFile::Mod => fetch::fetch_bytes(client, one, &file.rel, MAX_GO_MOD)

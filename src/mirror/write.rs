@@ -25,8 +25,13 @@ pub struct Staged {
 
 /// Rename every staged file into place (creating its directory); how many.
 pub fn place(files: &[Staged]) -> Result<usize, fsx::FsError> {
+    let mut made = std::collections::HashSet::new();
     for file in files {
-        fsx::create_dir_all(fsx::parent_of(&file.target))?;
+        let parent = fsx::parent_of(&file.target);
+        if !made.contains(parent) {
+            fsx::create_dir_all(parent)?;
+            made.insert(parent.to_path_buf());
+        }
         fsx::set_mode(&file.staged, 0o644)?;
         fsx::rename(&file.staged, &file.target)?;
     }

@@ -5,7 +5,8 @@
 //! `h1:` is base64(sha256(summary)) where the summary has one line
 //! `hex(sha256(content))  name\n` per file, sorted by name (byte order).
 
-use std::io::{self, BufReader, Read};
+use std::cell::RefCell;
+use std::io::{self, BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 use base64::Engine as _;
@@ -17,18 +18,31 @@ use crate::fsx::{self, Context};
 /// `h1:` of the empty file set: base64(sha256("")).
 pub const EMPTY_H1: &str = "h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
 
+/// A zip at most this large is read whole and parsed from memory: one
+/// read instead of a seek and a read per entry (a module zip is typically
+/// tens of KiB; the largest go allows is 500 MiB, which streams).
+const ZIP_IN_MEMORY_MAX: u64 = 4 << 20;
+
+thread_local! {
+    /// One read buffer per thread: hashing a module tree or zip reads
+    /// thousands of small files, and a fresh zeroed buffer each cost more
+    /// than hashing them.
+    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0u8; 64 * 1024]);
+}
+
 /// The sha256 of everything `r` yields.
 pub fn sha256_reader(mut r: impl Read) -> io::Result<[u8; 32]> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match r.read(&mut buf) {
-            Ok(0) => return Ok(h.finalize().into()),
-            Ok(n) => h.update(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+    READ_BUF.with_borrow_mut(|buf| {
+        let mut h = Sha256::new();
+        loop {
+            match r.read(buf) {
+                Ok(0) => return Ok(h.finalize().into()),
+                Ok(n) => h.update(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
-    }
+    })
 }
 
 /// Hash1 over `(name, sha256(content))` pairs (x/mod `dirhash.Hash1`):
@@ -73,14 +87,28 @@ pub fn hash_go_mod(content: &[u8]) -> String {
 /// `zip.File.Open` yields nothing for them. Unlike Go (which lets the last
 /// duplicate win), duplicate names are an error.
 pub fn hash_zip(zip_path: &Path) -> Result<String, ModError> {
-    let file = fsx::open(zip_path)?;
-    let mut archive =
-        zip::ZipArchive::new(BufReader::new(file)).map_err(|source| ModError::Zip {
-            module: String::new(),
-            zip: zip_path.to_path_buf(),
-            entry: None,
-            source,
-        })?;
+    let mut file = fsx::open(zip_path)?;
+    let len = file.metadata().ctx("stat", zip_path)?.len();
+    if len > ZIP_IN_MEMORY_MAX {
+        return hash_zip_from(BufReader::new(file), zip_path);
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    // One more byte than the stat said may arrive (a file still growing):
+    // the cap keeps the read bounded either way.
+    (&mut file)
+        .take(ZIP_IN_MEMORY_MAX + 1)
+        .read_to_end(&mut bytes)
+        .ctx("read", zip_path)?;
+    hash_zip_from(Cursor::new(bytes), zip_path)
+}
+
+fn hash_zip_from(reader: impl Read + Seek, zip_path: &Path) -> Result<String, ModError> {
+    let mut archive = zip::ZipArchive::new(reader).map_err(|source| ModError::Zip {
+        module: String::new(),
+        zip: zip_path.to_path_buf(),
+        entry: None,
+        source,
+    })?;
     if archive.has_duplicate_names() {
         return Err(ModError::InvalidZip {
             module: String::new(),

@@ -52,6 +52,10 @@ pub enum Action {
         sources: Vec<Source>,
         /// Why an existing dir at `target` is replaced, if there is one.
         replaces: Option<String>,
+        /// The trusted keys (`FINGERPRINT (key file)`) one of which must have
+        /// signed the archive; empty without `[go] signing_keys`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        signed_by: Vec<String>,
     },
     SwitchLink {
         role: LinkRole,
@@ -86,6 +90,10 @@ pub enum Action {
         target: PathBuf,
         sources: Vec<Source>,
         reason: String,
+        /// The trusted keys (`FINGERPRINT (key file)`) one of which must have
+        /// signed the archive; empty without `[go] signing_keys`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        signed_by: Vec<String>,
     },
     RemoveToolchain {
         version: String,

@@ -173,6 +173,12 @@ fn toolchain(
     let sources = archive_sources(lock, opts, &spec.file, platform);
     let version = lock.go.version.as_str().to_string();
     let (file, sha256, size) = (spec.file.clone(), hex::encode(spec.sha256), spec.size);
+    let signed_by: Vec<String> = lock
+        .go
+        .signing_keys
+        .iter()
+        .map(|k| format!("{} ({})", k.fingerprint, k.name))
+        .collect();
     b.actions.push(match replaces {
         Replacing::Reinstall(reason) => Action::ReinstallToolchain {
             version,
@@ -183,6 +189,7 @@ fn toolchain(
             target: target.clone(),
             sources,
             reason,
+            signed_by,
         },
         Replacing::Broken(replaces) => Action::InstallToolchain {
             version,
@@ -193,6 +200,7 @@ fn toolchain(
             target: target.clone(),
             sources,
             replaces,
+            signed_by,
         },
     });
     state.toolchains.insert(

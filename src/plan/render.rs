@@ -32,6 +32,16 @@ impl Plan {
     }
 }
 
+/// `, signature by FPR (keys/a.asc)` (or `one of …`) for a toolchain
+/// install under `[go] signing_keys`; empty without keys.
+fn signed_by_note(keys: &[String]) -> String {
+    match keys {
+        [] => String::new(),
+        [one] => format!(", signature by {one}"),
+        many => format!(", signature by one of {}", many.join(", ")),
+    }
+}
+
 impl Action {
     /// One line saying what the action does, without its diff.
     pub fn headline(&self) -> String {
@@ -42,6 +52,7 @@ impl Action {
                 file,
                 target,
                 replaces,
+                signed_by,
                 ..
             } => {
                 let mut s = format!(
@@ -51,6 +62,7 @@ impl Action {
                 if let Some(why) = replaces {
                     s.push_str(&format!(" (replacing a broken install: {why})"));
                 }
+                s.push_str(&signed_by_note(signed_by));
                 s
             }
             Action::SwitchLink {
@@ -92,8 +104,14 @@ impl Action {
                 }
             }
             Action::ReinstallToolchain {
-                version, reason, ..
-            } => format!("reinstall go{version} ({reason})"),
+                version,
+                reason,
+                signed_by,
+                ..
+            } => format!(
+                "reinstall go{version} ({reason}){}",
+                signed_by_note(signed_by)
+            ),
             Action::RemoveBlock {
                 path, write_path, ..
             } => format!("remove golock block in {}", shown_path(path, write_path)),
