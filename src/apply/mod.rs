@@ -97,7 +97,8 @@ fn rollback_failed_text(source: &ApplyError, rollback: &TxnError) -> String {
     )
 }
 
-fn chain(err: &dyn std::error::Error) -> String {
+/// An error and its causes on one line.
+pub fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut next = err.source();
     while let Some(e) = next {

@@ -119,10 +119,12 @@ pub(super) fn record_plan(
     let (status, exit_code, error) = match result {
         Ok(()) => (history::OK, exit::OK, None),
         Err(ApplyError::Interrupted { signal }) => (history::INTERRUPTED, signal.exit_code(), None),
-        Err(e @ ApplyError::RolledBack { .. }) => {
-            (history::ROLLED_BACK, exit::ERROR, Some(chain(e)))
-        }
-        Err(e) => (history::FAILED, exit::ERROR, Some(chain(e))),
+        Err(e @ ApplyError::RolledBack { .. }) => (
+            history::ROLLED_BACK,
+            exit::ERROR,
+            Some(crate::apply::chain(e)),
+        ),
+        Err(e) => (history::FAILED, exit::ERROR, Some(crate::apply::chain(e))),
     };
     record(
         ctx,
@@ -142,18 +144,6 @@ pub(super) fn lockfile_ref(lock: &Lockfile) -> LockfileRef {
         path: lock.path.clone(),
         sha256: hex::encode(lock.sha256),
     }
-}
-
-/// An error and its causes on one line.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut next = err.source();
-    while let Some(e) = next {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        next = e.source();
-    }
-    text
 }
 
 /// After a successful apply: keep its golock.toml under `lockfiles/`,
