@@ -336,11 +336,20 @@ pub fn keep_lockfile(
     Ok(sha)
 }
 
-/// The kept lockfile for `sha256`, if it is there and holds those bytes.
-pub fn kept_lockfile(dir: &Path, sha256: &str) -> Option<PathBuf> {
+/// A kept lockfile larger than this is not one golock wrote (a golock.toml
+/// locking 100,000 modules is ~15 MB).
+const MAX_KEPT_LOCKFILE: u64 = 64 << 20;
+
+/// The bytes of the kept lockfile for `sha256`, if it is there and holds
+/// exactly those bytes: read once (capped) and hashed, so what is checked
+/// is what is used.
+pub fn kept_lockfile(dir: &Path, sha256: &str) -> Option<Vec<u8>> {
+    if !is_sha256(sha256) {
+        return None;
+    }
     let path = dir.join(format!("{sha256}.toml"));
-    let ok = is_sha256(sha256) && fsx::sha256_file(&path).is_ok_and(|(got, _)| got == sha256);
-    ok.then_some(path)
+    let bytes = fsx::read_capped_opt(&path, MAX_KEPT_LOCKFILE).ok()??;
+    (hex::encode(Sha256::digest(&bytes)) == sha256).then_some(bytes)
 }
 
 fn now_secs() -> u64 {

@@ -179,8 +179,8 @@ fn kept_lockfile(ctx: &Context, entry: &Entry) -> Result<Lockfile> {
         dir: dir.clone(),
         path: lock_ref.path.clone(),
     };
-    let kept = history::kept_lockfile(&dir, &lock_ref.sha256).ok_or_else(not_kept)?;
-    let text = crate::fsx::read_to_string(&kept)?;
+    let bytes = history::kept_lockfile(&dir, &lock_ref.sha256).ok_or_else(not_kept)?;
+    let text = String::from_utf8(bytes).map_err(|_| not_kept())?;
     Ok(lockfile::parse(&text, &lock_ref.path, &ctx.layout.home)?)
 }
 
